@@ -1,0 +1,140 @@
+# hnnc — compiler from neural-network descriptions to CKKS circuits, and libhnnrt,
+# its CKKS runtime. One Makefile for the whole tree; everything it makes goes to
+# $(BUILD): gen/ (flex, bison), obj/, lib/, bin/, tests/.
+#
+#   make              libhnnrt (static + shared) and hnnc
+#   make test         every test (installs missing Debian packages first)
+#   make demo         the encrypted end-to-end demo
+#   make bench        runtime benchmarks, one JSON object per line
+#   make check-sanitize   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
+#   make check-layers     the runtime's layering rule
+#   make fuzz         libFuzzer harnesses, run briefly (clang)
+
+BUILD   ?= build
+CC      ?= cc
+OPT     ?= -O2 -g
+SAN     ?=
+WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
+           -Wpointer-arith -Wvla -Wformat=2 -Wundef
+CFLAGS_ALL = -std=c17 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(SAN) -fopenmp -MMD -MP $(CFLAGS)
+LDLIBS_RT  = -lsodium -lm
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps test demo bench check-sanitize check-layers check-symbols fuzz clean examples
+all: $(BUILD)/lib/libhnnrt.a $(BUILD)/lib/libhnnrt.so $(BUILD)/bin/hnnc
+
+deps:
+	@sh tools/deps.sh
+$(DEPS_STAMP): tools/deps.sh
+	@sh tools/deps.sh
+	@mkdir -p $(@D) && touch $@
+
+# ---------------------------------------------------------------- runtime: libhnnrt
+# Layers, bottom-up (see runtime/README.md); each folder is one layer.
+RT_LAYERS := core modarith ntt poly params sample encode keys eval serial
+RT_SRC    := $(foreach l,$(RT_LAYERS),$(wildcard runtime/src/$(l)/*.c))
+RT_OBJ    := $(RT_SRC:%.c=$(BUILD)/obj/%.o)
+RT_CFLAGS := -Iruntime/include -Iruntime/src -fPIC -fvisibility=hidden -DHNNRT_BUILDING
+
+$(BUILD)/obj/runtime/%.o: runtime/%.c | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(RT_CFLAGS) -c $< -o $@
+
+$(BUILD)/lib/libhnnrt.a: $(RT_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/lib/libhnnrt.so: $(RT_OBJ)
+	@mkdir -p $(@D)
+	$(CC) -shared -fopenmp $(SAN) -o $@ $^ $(LDLIBS_RT)
+
+# ---------------------------------------------------------------- compiler: hnnc
+# lang/ holds the grammar and the lexer; bison and flex write to $(BUILD)/gen.
+GEN       := $(BUILD)/gen
+LANG_Y    := $(wildcard lang/*.y)
+LANG_L    := $(wildcard lang/*.l)
+LANG_GEN  := $(LANG_Y:lang/%.y=$(GEN)/%.tab.c) $(LANG_L:lang/%.l=$(GEN)/%.yy.c)
+HNN_SRC   := $(wildcard compiler/*/*.c)
+HNN_LIBSRC:= $(filter-out compiler/driver/%,$(HNN_SRC))
+HNN_OBJ   := $(HNN_LIBSRC:%.c=$(BUILD)/obj/%.o) $(LANG_GEN:$(GEN)/%.c=$(BUILD)/obj/gen/%.o)
+DRV_OBJ   := $(patsubst %.c,$(BUILD)/obj/%.o,$(filter compiler/driver/%,$(HNN_SRC)))
+HNN_CFLAGS:= -Icompiler -I$(GEN) -Iruntime/include -Ilang
+
+$(GEN)/%.tab.c $(GEN)/%.tab.h: lang/%.y | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	bison -Wall -Werror --defines=$(GEN)/$*.tab.h -o $(GEN)/$*.tab.c $<
+
+$(GEN)/%.yy.c $(GEN)/%.yy.h: lang/%.l | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	flex --header-file=$(GEN)/$*.yy.h -o $(GEN)/$*.yy.c $<
+
+# Every compiler object may include the generated headers.
+$(BUILD)/obj/compiler/%.o: compiler/%.c $(LANG_GEN) | $(DEPS_STAMP)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(HNN_CFLAGS) -c $< -o $@
+
+# Generated code is not ours to keep warning-free in every detail.
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c $(LANG_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(HNN_CFLAGS) -Wno-unused-function -Wno-missing-prototypes -Wno-shadow -Wno-undef -c $< -o $@
+
+$(BUILD)/lib/libhnnc.a: $(HNN_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/hnnc: $(DRV_OBJ) $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a
+	@mkdir -p $(@D)
+	$(CC) -fopenmp $(SAN) -o $@ $^ -ljansson $(LDLIBS_RT)
+
+# ---------------------------------------------------------------- tests
+# tests/runtime/test_X.c and tests/compiler/test_X.c are cmocka programs, one per
+# module; tests/*/*.sh are scripted tests (golden, end-to-end). tools/run-tests.sh
+# runs them all and prints the summary.
+TEST_RT_SRC  := $(wildcard tests/runtime/test_*.c)
+TEST_HNN_SRC := $(wildcard tests/compiler/test_*.c)
+TEST_BINS    := $(TEST_RT_SRC:tests/%.c=$(BUILD)/tests/%) $(TEST_HNN_SRC:tests/%.c=$(BUILD)/tests/%)
+TEST_CFLAGS  := -Iruntime/include -Iruntime/src -Icompiler -I$(GEN) -Ilang -Itests
+
+$(BUILD)/tests/runtime/%: tests/runtime/%.c $(BUILD)/lib/libhnnrt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -o $@ $< $(BUILD)/lib/libhnnrt.a -lcmocka $(LDLIBS_RT)
+
+$(BUILD)/tests/compiler/%: tests/compiler/%.c $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a $(LANG_GEN)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -o $@ $< $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a -lcmocka -ljansson $(LDLIBS_RT)
+
+test: all $(TEST_BINS) check-symbols check-layers
+	@BUILD=$(BUILD) sh tools/run-tests.sh $(TEST_BINS)
+
+check-sanitize: | $(DEPS_STAMP)
+	$(MAKE) BUILD=build/san OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" test
+
+# Every symbol libhnnrt exports starts with hnnrt_.
+check-symbols: $(BUILD)/lib/libhnnrt.so $(BUILD)/lib/libhnnrt.a
+	@sh tools/check-symbols.sh $(BUILD)/lib/libhnnrt.so $(BUILD)/lib/libhnnrt.a
+
+# A runtime layer includes only headers of the layers below it.
+check-layers:
+	@sh tools/check-layers.sh $(RT_LAYERS)
+
+# ---------------------------------------------------------------- bench, demo
+BENCH_SRC := $(wildcard bench/*.c)
+$(BUILD)/bin/hnnrt-bench: $(BENCH_SRC) $(BUILD)/lib/libhnnrt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Iruntime/include -Iruntime/src -o $@ $(BENCH_SRC) $(BUILD)/lib/libhnnrt.a $(LDLIBS_RT)
+
+bench: $(BUILD)/bin/hnnrt-bench
+	$(BUILD)/bin/hnnrt-bench $(BENCH_ARGS)
+
+$(BUILD)/bin/hnnrt-demo: examples/runtime-demo/demo.c $(BUILD)/lib/libhnnrt.a
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS_ALL) -Iruntime/include -o $@ $< $(BUILD)/lib/libhnnrt.a $(LDLIBS_RT)
+
+demo: all $(BUILD)/bin/hnnrt-demo
+	$(BUILD)/bin/hnnrt-demo
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)
