@@ -68,6 +68,10 @@ $(GEN)/%.yy.c $(GEN)/%.yy.h: lang/%.l | $(DEPS_STAMP)
 	@mkdir -p $(@D)
 	flex --header-file=$(GEN)/$*.yy.h -o $(GEN)/$*.yy.c $<
 
+# Keep the generated scanner and parser: make would otherwise delete them as
+# intermediates and regenerate them on every build.
+.PRECIOUS: $(GEN)/%.tab.c $(GEN)/%.tab.h $(GEN)/%.yy.c $(GEN)/%.yy.h
+
 # Every compiler object may include the generated headers.
 $(BUILD)/obj/compiler/%.o: compiler/%.c $(LANG_GEN) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
