@@ -16,6 +16,7 @@ OPT     ?= -O2 -g
 SAN     ?=
 WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes \
            -Wpointer-arith -Wvla -Wformat=2 -Wundef
+Q       := $(if $(V),,@)
 CFLAGS_ALL = -std=c17 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(SAN) -fopenmp -MMD -MP $(CFLAGS)
 LDLIBS_RT  = -lsodium -lm
 DEPS_STAMP := $(BUILD)/.deps-ok
@@ -38,15 +39,16 @@ RT_CFLAGS := -Iruntime/include -Iruntime/src -fPIC -fvisibility=hidden -DHNNRT_B
 
 $(BUILD)/obj/runtime/%.o: runtime/%.c | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(RT_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) $(RT_CFLAGS) -c $< -o $@
 
 $(BUILD)/lib/libhnnrt.a: $(RT_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/lib/libhnnrt.so: $(RT_OBJ)
 	@mkdir -p $(@D)
-	$(CC) -shared -fopenmp $(SAN) -o $@ $^ $(LDLIBS_RT)
+	$(Q)$(CC) -shared -fopenmp $(SAN) -o $@ $^ $(LDLIBS_RT)
 
 # ---------------------------------------------------------------- compiler: hnnc
 # lang/ holds the grammar and the lexer; bison and flex write to $(BUILD)/gen.
@@ -101,7 +103,8 @@ TEST_CFLAGS  := -Iruntime/include -Iruntime/src -Icompiler -I$(GEN) -Ilang -Ites
 
 $(BUILD)/tests/runtime/%: tests/runtime/%.c $(BUILD)/lib/libhnnrt.a
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -o $@ $< $(BUILD)/lib/libhnnrt.a -lcmocka $(LDLIBS_RT)
+	@echo "  TEST    $<"
+	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -o $@ $< $(BUILD)/lib/libhnnrt.a -lcmocka $(LDLIBS_RT)
 
 $(BUILD)/tests/compiler/%: tests/compiler/%.c $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a $(LANG_GEN)
 	@mkdir -p $(@D)
