@@ -74,8 +74,11 @@ modup_row(unsigned level, unsigned first, unsigned count, unsigned J)
     return (level + 1 - count) + (J - level - 1);
 }
 
-/* INTT of d into w->coeff, then each digit's limbs multiplied by their
- * (Q_digit / q_i)^-1: the first step of every digit's ModUp. */
+/* INTT of d into w->coeff, then, per digit, floor(Q_digit/2) added and the
+ * limbs multiplied by (Q_digit / q_i)^-1: the first step of every digit's
+ * ModUp. The half is taken off again after the conversion, so each extended
+ * digit is the centred representative (plus u Q_digit), which halves the
+ * key-switching noise against [0, Q_digit). */
 static void
 ks_prepare(const hnnrt_context *ctx, hnnrt_ks_scratch *w, unsigned level, const uint64_t *d)
 {
@@ -92,7 +95,14 @@ ks_prepare(const hnnrt_context *ctx, hnnrt_ks_scratch *w, unsigned level, const 
         unsigned first, count;
         hnnrt_ctx_digit_range(ctx, level, j, &first, &count);
         uint64_t *limbs = w->coeff + (size_t)first * n;
-        hnnrt_baseconv_scale(&env, &ctx->modup[level * ctx->dnum + j], limbs, limbs);
+        const hnnrt_baseconv *bc = &ctx->modup[level * ctx->dnum + j];
+        for (unsigned i = 0; i < count; i++) {
+            const uint64_t q = ctx->ntt[first + i].mod.value, h = bc->half_from[i];
+            uint64_t *x = limbs + (size_t)i * n;
+            for (size_t c = 0; c < n; c++)
+                x[c] = hnnrt_mod_add(x[c], h, q);
+        }
+        hnnrt_baseconv_scale(&env, bc, limbs, limbs);
     }
 }
 
@@ -107,8 +117,13 @@ ks_digit_limb(const hnnrt_context *ctx, const hnnrt_ks_scratch *w, unsigned leve
     if (J >= first && J < first + count)
         return d + (size_t)J * n;
     const hnnrt_baseconv *bc = &ctx->modup[level * ctx->dnum + j];
-    hnnrt_baseconv_row(n, bc, modup_row(level, first, count, J), w->coeff + (size_t)first * n, row);
-    ctx->kern->fwd(&ctx->ntt[ext_prime(ctx, level, J)], row);
+    const unsigned r = modup_row(level, first, count, J);
+    const hnnrt_ntt_table *tab = &ctx->ntt[ext_prime(ctx, level, J)];
+    hnnrt_baseconv_row(n, bc, r, w->coeff + (size_t)first * n, row);
+    const uint64_t h = bc->half_to[r], q = tab->mod.value;
+    for (size_t c = 0; c < n; c++)
+        row[c] = hnnrt_mod_sub(row[c], h, q);
+    ctx->kern->fwd(tab, row);
     return row;
 }
 

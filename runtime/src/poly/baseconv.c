@@ -9,7 +9,9 @@ hnnrt_baseconv_init(hnnrt_baseconv *bc, const hnnrt_rns_basis *from, const hnnrt
     size_t nf = from->count, nt = to->count;
     bc->hat_inv = hnnrt_mem_alloc(counter, nf * sizeof *bc->hat_inv);
     bc->hat_mod = hnnrt_mem_alloc(counter, (nt ? nt : 1) * nf * sizeof(uint64_t));
-    if (!bc->hat_inv || !bc->hat_mod) {
+    bc->half_from = hnnrt_mem_alloc(counter, nf * sizeof(uint64_t));
+    bc->half_to = hnnrt_mem_alloc(counter, (nt ? nt : 1) * sizeof(uint64_t));
+    if (!bc->hat_inv || !bc->hat_mod || !bc->half_from || !bc->half_to) {
         hnnrt_baseconv_release(bc, counter);
         return HNNRT_ERR_ALLOC;
     }
@@ -31,6 +33,18 @@ hnnrt_baseconv_init(hnnrt_baseconv *bc, const hnnrt_rns_basis *from, const hnnrt
             bc->hat_mod[j * nf + i] = hat;
         }
     }
+    /* floor(B/2) = (B - 1)/2 mod m, B odd. */
+    for (size_t k = 0; k < nf + nt; k++) {
+        const hnnrt_modulus *m = k < nf ? &from->tab[k]->mod : &to->tab[k - nf]->mod;
+        uint64_t b = 1;
+        for (size_t i = 0; i < nf; i++)
+            b = hnnrt_mod_mul(b, hnnrt_mod_reduce64(from->tab[i]->mod.value, m), m);
+        uint64_t half = hnnrt_mod_mul(hnnrt_mod_sub(b, 1, m->value), (m->value + 1) / 2, m);
+        if (k < nf)
+            bc->half_from[k] = half;
+        else
+            bc->half_to[k - nf] = half;
+    }
     return HNNRT_OK;
 }
 
@@ -39,8 +53,11 @@ hnnrt_baseconv_release(hnnrt_baseconv *bc, hnnrt_alloc_counter *counter)
 {
     hnnrt_mem_free(counter, bc->hat_inv);
     hnnrt_mem_free(counter, bc->hat_mod);
+    hnnrt_mem_free(counter, bc->half_from);
+    hnnrt_mem_free(counter, bc->half_to);
     bc->hat_inv = NULL;
     bc->hat_mod = NULL;
+    bc->half_from = bc->half_to = NULL;
 }
 
 /* Each product y_i * hat < 2^122; 32 of them stay below 2^127, so the

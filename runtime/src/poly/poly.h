@@ -58,6 +58,8 @@ typedef struct hnnrt_baseconv {
     hnnrt_rns_basis from, to;
     hnnrt_mod_shoup *hat_inv; /* [from.count]: (B/b_i)^-1 mod b_i */
     uint64_t *hat_mod;        /* [to.count][from.count]: (B/b_i) mod t_j */
+    uint64_t *half_from;      /* [from.count]: floor(B/2) mod b_i */
+    uint64_t *half_to;        /* [to.count]: floor(B/2) mod t_j */
 } hnnrt_baseconv;
 
 hnnrt_status hnnrt_baseconv_init(hnnrt_baseconv *bc, const hnnrt_rns_basis *from, const hnnrt_rns_basis *to,
