@@ -121,12 +121,12 @@ stmt
                                     {
                                         $$ = hnn_ast_stmt_new(ARENA, HNN_AST_INPUT, @$);
                                         $$->name = $2; $$->name_loc = @2;
-                                        $$->value = $4; $$->range_lo = $5; $$->range_loc = @5;
+                                        $$->value = $4; $$->range = $5; $$->range_loc = @5;
                                         $$->keyword_loc = @1;
                                     }
     | "input" call range ';'        {
                                         $$ = hnn_ast_stmt_new(ARENA, HNN_AST_INPUT, @$);
-                                        $$->value = $2; $$->range_lo = $3; $$->range_loc = @3;
+                                        $$->value = $2; $$->range = $3; $$->range_loc = @3;
                                         $$->keyword_loc = @1;
                                     }
     | "weights" value ';'           {

@@ -87,8 +87,7 @@ typedef struct hnn_ast_stmt {
     const char *name; /* input or layer name; NULL when not written */
     hnn_loc name_loc;
     hnn_ast_value *value;         /* input shape call, weights source, layer call, output */
-    hnn_ast_value *range_lo;      /* input range, or NULL */
-    hnn_ast_value *range_hi;
+    hnn_ast_value *range;      /* input range, or NULL */
     hnn_loc range_loc;
     hnn_ast_setting *settings;    /* hints, train */
     hnn_loc keyword_loc;

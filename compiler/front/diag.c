@@ -382,37 +382,74 @@ hnn_diag_print_excerpt(const hnn_diag *diag, FILE *out, hnn_loc loc, uint32_t li
     /* Back off to a character boundary so a window never splits UTF-8. */
     while (cut_left && from > start && ((unsigned char)s->text[from] & 0xc0) == 0x80)
         from--;
+    /* A fixed gutter keeps the bars aligned from one excerpt to the next. */
     char gutter[16];
     int w = snprintf(gutter, sizeof gutter, "%u", line);
-    fprintf(out, " %*s | %s", w + 3, gutter, cut_left ? "..." : "");
+    w = w < 5 ? 5 : w + 1;
+    fprintf(out, "%*s | %s", w, gutter, cut_left ? "..." : "");
     hnn_diag_print_span(out, s->text, from, to, false, 0, 0);
     fprintf(out, "%s\n", cut_right ? "..." : "");
-    fprintf(out, " %*s | %s", w + 3, "", cut_left ? "   " : "");
+    fprintf(out, "%*s | %s", w, "", cut_left ? "   " : "");
     hnn_diag_print_span(out, s->text, from, to, true, begin, mark_end);
     fputc('\n', out);
 }
 
+/* Orders errors and warnings by place (file, then offset), each followed by its
+ * notes; reports without a file come first. Stable, so equal places keep the
+ * order they were reported in. */
+typedef struct hnn_diag_group {
+    size_t first, count;
+    hnn_loc loc;
+} hnn_diag_group;
+
+static int
+hnn_diag_group_cmp(const void *pa, const void *pb)
+{
+    const hnn_diag_group *a = pa, *b = pb;
+    if (a->loc.file != b->loc.file)
+        return a->loc.file < b->loc.file ? -1 : 1;
+    if (a->loc.begin != b->loc.begin)
+        return a->loc.begin < b->loc.begin ? -1 : 1;
+    return a->first < b->first ? -1 : a->first > b->first;
+}
+
+static void hnn_diag_print_entry(const hnn_diag *diag, FILE *out, const hnn_diag_entry *e);
+
 void
 hnn_diag_print(const hnn_diag *diag, FILE *out)
+{
+    hnn_diag_group *groups = hnn_diag_xrealloc(NULL, (diag->n_entries + 1) * sizeof *groups);
+    size_t n = 0;
+    for (size_t i = 0; i < diag->n_entries; i++) {
+        if (diag->entries[i].severity != HNN_DIAG_NOTE || n == 0)
+            groups[n++] = (hnn_diag_group){i, 0, diag->entries[i].loc};
+        groups[n - 1].count++;
+    }
+    qsort(groups, n, sizeof *groups, hnn_diag_group_cmp);
+    for (size_t g = 0; g < n; g++)
+        for (size_t k = 0; k < groups[g].count; k++)
+            hnn_diag_print_entry(diag, out, &diag->entries[groups[g].first + k]);
+    free(groups);
+    if (diag->dropped_errors)
+        fprintf(out, "hnnc: note: %zu more error%s not shown (the limit is %zu; see --max-errors)\n",
+                diag->dropped_errors, diag->dropped_errors == 1 ? "" : "s", diag->max_errors);
+}
+
+static void
+hnn_diag_print_entry(const hnn_diag *diag, FILE *out, const hnn_diag_entry *e)
 {
     static const char *const label[] = {
         [HNN_DIAG_ERROR] = "error",
         [HNN_DIAG_WARNING] = "warning",
         [HNN_DIAG_NOTE] = "note",
     };
-    for (size_t i = 0; i < diag->n_entries; i++) {
-        const hnn_diag_entry *e = &diag->entries[i];
-        if (!hnn_diag_source_get(diag, e->loc.file)) {
-            fprintf(out, "hnnc: %s: %s\n", label[e->severity], e->msg);
-            continue;
-        }
-        uint32_t line, col;
-        hnn_diag_line_col(diag, e->loc.file, e->loc.begin, &line, &col);
-        fprintf(out, "%s:%u:%u: %s: %s\n", hnn_diag_source_name(diag, e->loc.file), line, col,
-                label[e->severity], e->msg);
-        hnn_diag_print_excerpt(diag, out, e->loc, line);
+    if (!hnn_diag_source_get(diag, e->loc.file)) {
+        fprintf(out, "hnnc: %s: %s\n", label[e->severity], e->msg);
+        return;
     }
-    if (diag->dropped_errors)
-        fprintf(out, "hnnc: note: %zu more error%s not shown (the limit is %zu; see --max-errors)\n",
-                diag->dropped_errors, diag->dropped_errors == 1 ? "" : "s", diag->max_errors);
+    uint32_t line, col;
+    hnn_diag_line_col(diag, e->loc.file, e->loc.begin, &line, &col);
+    fprintf(out, "%s:%u:%u: %s: %s\n", hnn_diag_source_name(diag, e->loc.file), line, col,
+            label[e->severity], e->msg);
+    hnn_diag_print_excerpt(diag, out, e->loc, line);
 }

@@ -1,0 +1,22 @@
+#include <string.h>
+
+#include "driver/driver.h"
+
+extern const hnn_driver_cmd hnn_driver_cmd_check;
+extern const hnn_driver_cmd hnn_driver_cmd_help;
+
+/* To add a command: write cmd_NAME.c defining hnn_driver_cmd_NAME, list it here. */
+const hnn_driver_cmd *const hnn_driver_commands[] = {
+    &hnn_driver_cmd_check,
+    &hnn_driver_cmd_help,
+    NULL,
+};
+
+const hnn_driver_cmd *
+hnn_driver_find(const char *name)
+{
+    for (size_t i = 0; hnn_driver_commands[i]; i++)
+        if (strcmp(hnn_driver_commands[i]->name, name) == 0)
+            return hnn_driver_commands[i];
+    return NULL;
+}
