@@ -203,6 +203,7 @@ arg
 value
     : signed
     | IDENT                         { $$ = hnn_ast_name(ARENA, @$, $1); }
+    | "input"                       { $$ = hnn_ast_name(ARENA, @$, "input"); } /* an unnamed input */
     | STRING                        { $$ = hnn_ast_string(ARENA, @$, $1); }
     | '[' ']'                       { $$ = hnn_ast_list(ARENA, @$, NULL); }
     | '[' items ']'                 { $$ = hnn_ast_list(ARENA, @$, $2.head); }

@@ -90,10 +90,13 @@ hnn_model_dump_layer(FILE *out, const hnn_layer *l)
 {
     char shape[96];
     hnn_shape_format(shape, sizeof shape, l->shape);
-    fprintf(out, "  %%%u %s = %s(", l->index, l->name, hnn_op_name(l->op));
-    for (uint32_t i = 0; i < l->n_in; i++)
-        fprintf(out, "%s%%%u", i ? ", " : "", l->in[i]->index);
-    fputc(')', out);
+    fprintf(out, "  %%%u %s = %s", l->index, l->name, hnn_op_name(l->op));
+    if (l->op != HNN_OP_INPUT) {
+        fputc('(', out);
+        for (uint32_t i = 0; i < l->n_in; i++)
+            fprintf(out, "%s%%%u", i ? ", " : "", l->in[i]->index);
+        fputc(')', out);
+    }
     switch (l->op) {
     case HNN_OP_INPUT:
         fputs(" range [", out);

@@ -1,6 +1,7 @@
 #include "front/parse.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "hnn.tab.h"
 #define YYSTYPE HNN_YYSTYPE
@@ -36,6 +37,12 @@ hnn_parse_scanner_new(hnn_lex_state *st, void **buffer)
         return NULL;
     size_t len;
     const char *text = hnn_diag_source_text(st->diag, st->file, &len);
+    /* A UTF-8 byte-order mark, as some editors write, is not part of the model. */
+    if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+        st->offset = 3;
+        text += 3;
+        len -= 3;
+    }
     *buffer = hnn_yy_scan_bytes(text, (int)len, scanner);
     return scanner;
 }

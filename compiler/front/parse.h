@@ -28,6 +28,8 @@ typedef struct hnn_lex_state {
     uint32_t offset;       /* byte offset of the next character */
     int depth;             /* open ( and [ */
     bool stop;             /* a fatal input condition: the scanner reports end of input */
+    bool quiet;            /* skip the next syntax error: the scanner explained it */
+    uint32_t quiet_end;    /* ... or a syntax error before this offset (a bad character's line) */
     hnn_loc comment_start; /* of the open block comment */
     hnn_loc prev, cur;     /* the last two tokens handed to the parser */
 } hnn_lex_state;

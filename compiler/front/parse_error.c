@@ -33,6 +33,9 @@ hnn_parse_describe(hnn_parser *p, hnn_parse_buf *b, hnn_loc loc, const char *got
         hnn_parse_buf_add(b, "'");
         return;
     }
+    if (!has_text && (strcmp(got, "name") == 0 || strcmp(got, "number") == 0 ||
+                      strcmp(got, "string") == 0))
+        hnn_parse_buf_add(b, "a ");
     hnn_parse_buf_add(b, got);
     if (!has_text)
         return;
@@ -71,6 +74,11 @@ hnn_parse_error_syntax(hnn_parser *p, hnn_loc loc, const char *got, bool got_is_
     /* The scanner has already said why it stopped (nesting, error limit). */
     if (p->lex.stop)
         return;
+    if (p->lex.quiet || loc.begin < p->lex.quiet_end) {
+        p->lex.quiet = false;
+        p->lex.quiet_end = 0;
+        return;
+    }
 
     bool want_semicolon = false;
     for (size_t i = 0; i < n; i++)
@@ -86,7 +94,12 @@ hnn_parse_error_syntax(hnn_parser *p, hnn_loc loc, const char *got, bool got_is_
     hnn_parse_buf b = {.len = 0};
     hnn_parse_buf_add(&b, "unexpected ");
     hnn_parse_describe(p, &b, loc, got, got_is_keyword, got_has_text);
-    if (n > 0 && n <= HNN_PARSE_MAX_LISTED) {
+    bool want_brace = false;
+    for (size_t i = 0; i < n; i++)
+        want_brace |= strcmp(expected[i].name, "'}'") == 0;
+    if (n > HNN_PARSE_MAX_LISTED && want_brace && strcmp(got, "end of file") == 0) {
+        hnn_parse_buf_add(&b, "; a closing '}' is missing");
+    } else if (n > 0 && n <= HNN_PARSE_MAX_LISTED) {
         hnn_parse_buf_add(&b, "; expected ");
         for (size_t i = 0; i < n; i++) {
             if (i > 0)

@@ -274,10 +274,15 @@ hnn_sema_check(const hnn_ast_model *ast, const hnn_sema_options *opt, hnn_arena 
     if (!output)
         hnn_diag_error(diag, m->name_loc, "model '%s' has no output; add 'output NAME;' naming the "
                        "last layer", m->name);
-    hnn_sema_unused(s);
+    /* After an error the graph is incomplete: what looks unused or untaken may
+     * only be the error's shadow, so these checks speak only for sound models. */
+    bool clean = hnn_diag_error_count(diag) == errors_before;
+    if (clean)
+        hnn_sema_unused(s);
     hnn_sema_train_defaults(s);
     if (s->weights) {
-        hnn_weights_report_unused(s->weights, diag, m);
+        if (clean)
+            hnn_weights_report_unused(s->weights, diag, m);
         hnn_weights_free(s->weights);
     }
     free(s->names);

@@ -281,7 +281,8 @@ hnn_sema_choice(hnn_sema *s, const hnn_ast_value *v, const char *what, const cha
             return c.found;
         const char *best = hnn_diag_suggest_result(&sg);
         if (best) {
-            hnn_diag_error(s->diag, v->loc, "unknown %s '%s'; did you mean '%s'?", what, v->u.name, best);
+            hnn_diag_error(s->diag, v->loc, "'%s' is not a valid %s; did you mean '%s'?", v->u.name, what,
+                           best);
             return -1;
         }
     }
@@ -353,10 +354,10 @@ hnn_sema_tensor(hnn_sema *s, const hnn_ast_value *v, const char *what, uint32_t 
         same = got[i] == dim[i];
     if (!same) {
         if (got_rank == 0)
-            hnn_diag_error(s->diag, v->loc, "%s must be an array of shape %s %s; got %s", what,
+            hnn_diag_error(s->diag, v->loc, "%s must be an array of shape %s (%s); got %s", what,
                            hnn_sema_dims_text(s, rank, dim), doc, hnn_sema_describe(s, v));
         else
-            hnn_diag_error(s->diag, v->loc, "%s has shape %s; expected %s %s", what,
+            hnn_diag_error(s->diag, v->loc, "%s has shape %s; expected %s (%s)", what,
                            hnn_sema_dims_text(s, got_rank, got), hnn_sema_dims_text(s, rank, dim), doc);
         return false;
     }

@@ -66,7 +66,7 @@ hnn_sema_setting_value(hnn_sema *s, const hnn_ast_setting *st, const char *examp
     if (unit)
         *unit = NULL;
     if (extra && units[0]) {
-        if (hnn_sema_choice(s, extra, hnn_arena_printf(s->arena, "the unit of '%s'", st->name), units) < 0)
+        if (hnn_sema_choice(s, extra, hnn_arena_printf(s->arena, "unit for '%s'", st->name), units) < 0)
             return NULL;
         *unit = extra->u.name;
         extra = extra->next;

@@ -55,8 +55,9 @@ hnn_weights_load(const char *path, hnn_loc cite, hnn_diag *diag)
         uint32_t at = je.position > 0 ? (uint32_t)je.position - 1 : 0;
         if (at > len)
             at = (uint32_t)len;
-        hnn_diag_error(diag, (hnn_loc){file, at, at + 1}, "the weights file is not valid JSON: %s "
-                       "(numbers must be finite: JSON has no NaN or Infinity)", je.text);
+        bool number = strstr(je.text, "invalid token") || strstr(je.text, "overflow");
+        hnn_diag_error(diag, (hnn_loc){file, at, at + 1}, "the weights file is not valid JSON: %s%s", je.text,
+                       number ? " (numbers must be finite: JSON has no NaN or Infinity)" : "");
         if (cite.file)
             hnn_diag_note(diag, cite, "the weights file is named here");
         return NULL;
@@ -220,10 +221,10 @@ hnn_weights_take_tensor(hnn_weights *w, hnn_arena *arena, hnn_diag *diag, const 
     if (!same) {
         hnn_weights_dims_text(have, sizeof have, got_rank, got);
         if (got_rank == 0)
-            hnn_diag_error(diag, at, "layers.%s.%s must be an array of shape %s %s", layer->name, key,
+            hnn_diag_error(diag, at, "layers.%s.%s must be an array of shape %s (%s)", layer->name, key,
                            want, doc);
         else
-            hnn_diag_error(diag, at, "layers.%s.%s has shape %s; %s '%s' needs %s %s", layer->name, key,
+            hnn_diag_error(diag, at, "layers.%s.%s has shape %s; %s '%s' needs %s (%s)", layer->name, key,
                            have, hnn_op_name(layer->op), layer->name, want, doc);
         hnn_diag_note(diag, layer->name_loc, "'%s' is defined here", layer->name);
     } else {
