@@ -62,6 +62,7 @@ rt_max_err(const double *a, const double *b, size_t n)
         double rt_e_ = (err);                                                                                \
         if (!(rt_e_ <= ldexp(1.0, (log2_bound))))                                                            \
             fail_msg("%s: error 2^%.2f exceeds 2^%d", (what), log2(rt_e_), (log2_bound));                    \
+        print_message("  measured %-28s max error 2^%.2f (bound 2^%d)\n", (what), log2(rt_e_), (log2_bound));  \
     } while (0)
 
 static inline hnnrt_params_spec
