@@ -50,7 +50,7 @@ hnn_arena_free(hnn_arena *arena)
 static size_t
 hnn_arena_round(size_t n)
 {
-    size_t align = sizeof(max_align_t);
+    size_t align = _Alignof(max_align_t);
     return (n + align - 1) / align * align;
 }
 
