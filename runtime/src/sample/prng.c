@@ -4,6 +4,8 @@
 
 #include "sample/sample.h"
 
+/* The buffer keeps consumed bytes until the next refill or the wipe: every
+ * owner of a PRNG wipes it (hnnrt_prng_wipe) when it is done. */
 static void
 refill(hnnrt_prng *g)
 {
@@ -53,7 +55,6 @@ hnnrt_prng_bytes(hnnrt_prng *g, void *out, size_t len)
         if (take > len)
             take = len;
         memcpy(o, g->buf + g->pos, take);
-        sodium_memzero(g->buf + g->pos, take);
         g->pos += take;
         o += take;
         len -= take;
@@ -63,12 +64,26 @@ hnnrt_prng_bytes(hnnrt_prng *g, void *out, size_t len)
 uint64_t
 hnnrt_prng_u64(hnnrt_prng *g)
 {
-    uint8_t b[8];
-    hnnrt_prng_bytes(g, b, 8);
-    uint64_t v = 0;
-    for (int i = 0; i < 8; i++)
-        v |= (uint64_t)b[i] << (8 * i);
+    if (g->pos + 8 > HNNRT_PRNG_BUF) {
+        uint8_t b[8];
+        hnnrt_prng_bytes(g, b, 8);
+        uint64_t v = 0;
+        for (int i = 0; i < 8; i++)
+            v |= (uint64_t)b[i] << (8 * i);
+        return v;
+    }
+    uint64_t v;
+    memcpy(&v, g->buf + g->pos, 8); /* little-endian hosts; the stream is uniform either way */
+    g->pos += 8;
     return v;
+}
+
+uint8_t
+hnnrt_prng_byte(hnnrt_prng *g)
+{
+    if (g->pos == HNNRT_PRNG_BUF)
+        refill(g);
+    return g->buf[g->pos++];
 }
 
 void

@@ -41,7 +41,7 @@ ternary_one(hnnrt_prng *g)
 {
     uint8_t v;
     do
-        hnnrt_prng_bytes(g, &v, 1);
+        v = hnnrt_prng_byte(g);
     while (v == 255);
     return (int32_t)(v % 3) - 1;
 }
@@ -74,9 +74,7 @@ hnnrt_sample_ternary_sparse(hnnrt_prng *g, size_t n, unsigned h, int32_t *out)
         size_t j = uniform_index(g, n);
         if (out[j] != 0)
             continue;
-        uint8_t s;
-        hnnrt_prng_bytes(g, &s, 1);
-        out[j] = 1 - 2 * (int32_t)(s & 1);
+        out[j] = 1 - 2 * (int32_t)(hnnrt_prng_byte(g) & 1);
         placed++;
     }
 }

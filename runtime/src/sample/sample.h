@@ -29,6 +29,7 @@ hnnrt_status hnnrt_prng_init_random(hnnrt_prng *g);
 void hnnrt_prng_init_seeded(hnnrt_prng *g, const uint8_t seed[HNNRT_SEED_BYTES], uint64_t domain);
 void hnnrt_prng_bytes(hnnrt_prng *g, void *out, size_t len);
 uint64_t hnnrt_prng_u64(hnnrt_prng *g);
+uint8_t hnnrt_prng_byte(hnnrt_prng *g);
 void hnnrt_prng_wipe(hnnrt_prng *g);
 
 /* Uniform polynomial over basis b (any form: uniform is uniform in both). */
