@@ -93,6 +93,47 @@ for kind in invalid robust; do
     done
 done
 
+# The command line: exit statuses, help, version, summaries.
+# cli NAME STATUS PATTERN ARGS...: hnnc ARGS exits with STATUS and its output
+# (stdout and stderr) matches the grep pattern.
+cli() {
+    name=$1 want=$2 pattern=$3
+    shift 3
+    (cd "$root/valid" && timeout 20 "$HNNC" "$@") >"$tmp/out" 2>&1
+    st=$?
+    if [ "$st" -ne "$want" ]; then
+        fail "cli/$name" "exit status $st, expected $want"
+        cat "$tmp/out"
+    elif ! grep -q -- "$pattern" "$tmp/out"; then
+        fail "cli/$name" "output does not match '$pattern'"
+        cat "$tmp/out"
+    else
+        pass "cli/$name"
+    fi
+}
+cli no-arguments 2 'usage: hnnc COMMAND'
+cli version 0 '^hnnc [0-9][0-9.]*$' --version
+cli help 0 '^  check ' help
+cli help-flag 0 '^  check ' --help
+cli help-check 0 'usage: hnnc check' help check
+cli check-help 0 'usage: hnnc check' check --help
+cli help-help 0 'usage: hnnc help' help --help
+cli help-unknown 2 "unknown command 'nope'" help nope
+cli unknown-command 2 "unknown command 'chek'; did you mean 'check'?" chek x.hnn
+cli unknown-option 2 "unknown option '--verbose'" --verbose
+cli check-no-file 2 'no model file given' check
+cli check-bad-option 2 "unknown option '--frobnicate'" check --frobnicate iris.hnn
+cli check-max-errors-bad 2 'needs a number' check --max-errors=x iris.hnn
+cli check-missing-file 1 "hnnc: error: cannot read 'nothere.hnn': No such file or directory" check nothere.hnn
+cli check-directory 1 "cannot read '.': Is a directory" check .
+cli check-summary 0 '^iris: 4 layers, 68 parameters, input vector(4), output vector(3)$' check iris.hnn
+cli check-several 0 '^cryptonets: 7 layers' check iris.hnn cryptonets.hnn
+cli check-several-one-bad 1 '^iris: 4 layers' check iris.hnn nothere.hnn
+cli check-werror 1 'error: layer .spare. is never used' check -Werror 4.4-unused-layer-warning.hnn
+cli check-no-warnings 0 '^m: 4 layers' check -w 4.4-unused-layer-warning.hnn
+cli check-weights-override 1 "cannot read the weights file 'none.json'" check --weights none.json iris.hnn
+cli check-max-errors 1 '1 more error not shown' check --max-errors 1 ../invalid/4.1-no-input-no-output.hnn
+
 # gen NAME: checks $tmp/gen/NAME.hnn fails cleanly (exit 1, an error, in time)
 gen() {
     run "$tmp/gen" "$1.hnn"
