@@ -25,7 +25,7 @@ for t in "$@"; do
     printf '== %s\n' "$t"
     timeout 600 "$t" >"$log" 2>&1
     rc=$?
-    grep -E '^\[  (FAILED|PASSED|  SKIPPED)|^\[  ERROR|^\[ +FAILED|Failure|error|SKIP' "$log" | head -40
+    grep -E '^\[ +(FAILED|PASSED|SKIPPED|ERROR|LINE) +\]|^  measured ' "$log" | head -60
     [ "$rc" -ne 0 ] && tail -30 "$log"
     count "$t" "$rc"
 done
