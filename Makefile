@@ -92,6 +92,24 @@ $(BUILD)/bin/hnnc: $(DRV_OBJ) $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a
 	@mkdir -p $(@D)
 	$(CC) -fopenmp $(SAN) -o $@ $^ -ljansson $(LDLIBS_RT)
 
+# libFuzzer harness for the front end (clang; not part of `make test`). The
+# library is rebuilt instrumented in $(BUILD)/fuzz; the corpus starts from the
+# golden models and grows in $(BUILD)/fuzz/corpus. FUZZ_TIME is in seconds.
+FUZZ_TIME ?= 30
+FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all
+.PHONY: fuzz-parser
+fuzz: fuzz-parser
+fuzz-parser: | $(DEPS_STAMP)
+	$(MAKE) BUILD=$(BUILD)/fuzz CC=clang OPT="-O1 -g" SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  $(BUILD)/fuzz/lib/libhnnc.a
+	@mkdir -p $(BUILD)/fuzz/bin
+	clang -std=c17 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer $(HNN_CFLAGS:$(GEN)=$(BUILD)/fuzz/gen) \
+	  -o $(BUILD)/fuzz/bin/fuzz_parser tests/fuzz/fuzz_parser.c $(BUILD)/fuzz/lib/libhnnc.a -ljansson -lm
+	@mkdir -p $(BUILD)/fuzz/corpus
+	cp tests/golden/valid/*.hnn tests/golden/invalid/*.hnn tests/golden/robust/*.hnn $(BUILD)/fuzz/corpus/
+	$(BUILD)/fuzz/bin/fuzz_parser -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/corpus
+
 # ---------------------------------------------------------------- tests
 # tests/runtime/test_X.c and tests/compiler/test_X.c are cmocka programs, one per
 # module; tests/*/*.sh are scripted tests (golden, end-to-end). tools/run-tests.sh

@@ -177,6 +177,9 @@ hnn_diag_clean_message(const char *raw)
     return out;
 }
 
+static void hnn_diag_add(hnn_diag *diag, hnn_diag_severity sev, hnn_loc loc, const char *fmt, va_list ap)
+    __attribute__((format(printf, 4, 0)));
+
 static void
 hnn_diag_add(hnn_diag *diag, hnn_diag_severity sev, hnn_loc loc, const char *fmt, va_list ap)
 {
