@@ -21,7 +21,9 @@ hnnrt_encoder_new(const hnnrt_context *ctx, hnnrt_encoder **out)
     enc->garner_inv = hnnrt_mem_alloc(ctx->counter, L1 * L1 * sizeof *enc->garner_inv);
     enc->half = hnnrt_mem_alloc(ctx->counter, L1 * L1 * sizeof *enc->half);
     enc->digits = hnnrt_mem_alloc(ctx->counter, L1 * sizeof *enc->digits);
-    if (!enc->ksi || !enc->rot_group || !enc->work || !enc->garner_inv || !enc->half || !enc->digits) {
+    enc->coeffs = hnnrt_mem_alloc(ctx->counter, L1 * n * sizeof *enc->coeffs);
+    if (!enc->ksi || !enc->rot_group || !enc->work || !enc->garner_inv || !enc->half || !enc->digits ||
+        !enc->coeffs) {
         hnnrt_encoder_free(enc);
         return HNNRT_ERR_ALLOC;
     }
@@ -70,6 +72,7 @@ hnnrt_encoder_free(hnnrt_encoder *enc)
     hnnrt_mem_free(c, enc->garner_inv);
     hnnrt_mem_free(c, enc->half);
     hnnrt_mem_free_secret(c, enc->digits, L1 * sizeof *enc->digits);
+    hnnrt_mem_free_secret(c, enc->coeffs, L1 * enc->ctx->n * sizeof *enc->coeffs);
     hnnrt_mem_free(c, enc);
 }
 
@@ -249,9 +252,7 @@ decode_work(hnnrt_encoder *enc, const hnnrt_pt *pt)
     hnnrt_poly_env env;
     hnnrt_ctx_basis_q(ctx, level, &b);
     hnnrt_ctx_env(ctx, &env);
-    uint64_t *coeffs = hnnrt_mem_alloc(ctx->counter, (size_t)(level + 1) * n * sizeof(uint64_t));
-    if (!coeffs)
-        return hnnrt_msg_set(enc->last_error, HNNRT_ERR_ALLOC, "decode: out of memory");
+    uint64_t *coeffs = enc->coeffs;
     memcpy(coeffs, pt->data, (size_t)(level + 1) * n * sizeof(uint64_t));
     hnnrt_poly_ntt_inv(&env, &b, coeffs);
     const long double inv_scale = 1.0L / (long double)pt->scale;
@@ -260,7 +261,6 @@ decode_work(hnnrt_encoder *enc, const hnnrt_pt *pt)
         long double im = hnnrt_encode_crt_coeff(enc, coeffs, level, j + half) * inv_scale;
         enc->work[j] = (double)re + (double)im * I;
     }
-    hnnrt_mem_free_secret(ctx->counter, coeffs, (size_t)(level + 1) * n * sizeof(uint64_t));
     hnnrt_encode_fft(enc, enc->work, enc->slots);
     return HNNRT_OK;
 }

@@ -21,6 +21,7 @@ struct hnnrt_encoder {
     /* Mixed-radix digits of floor(Q_l / 2) for each level: half[l * (L+1) + i]. */
     uint64_t *half;
     uint64_t *digits;      /* [L+1] scratch for one coefficient */
+    uint64_t *coeffs;      /* [L+1][n] scratch: a plaintext in coefficient form */
     char last_error[HNNRT_MSG_CAP];
 };
 
