@@ -11,9 +11,7 @@ hnn_driver_usage_error(const char *cmd, const char *fmt, ...)
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
-    fprintf(stderr, "\nrun 'hnnc %s--help' for usage\n", cmd ? cmd : "");
-    if (cmd)
-        fputs("", stderr);
+    fprintf(stderr, "\nrun 'hnnc %s%s--help' for usage\n", cmd ? cmd : "", cmd ? " " : "");
     return HNN_EXIT_USAGE;
 }
 

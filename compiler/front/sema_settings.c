@@ -207,8 +207,7 @@ hnn_sema_optimizer(hnn_sema *s, hnn_train *t, const hnn_ast_value *v)
     if (v->kind != HNN_AST_CALL)
         return;
     hnn_sema_call c;
-    if (!hnn_sema_bind(s, v, "sgd", 0, "", "lr momentum", &c))
-        return;
+    hnn_sema_bind(s, v, "sgd", 0, "", "lr momentum", &c); /* the known options are still checked */
     const hnn_ast_arg *lr = hnn_sema_arg(&c, "lr"), *mo = hnn_sema_arg(&c, "momentum");
     if (lr && hnn_sema_real(s, lr->value, "'lr'", &t->lr) && !(t->lr > 0 && t->lr <= 10))
         hnn_diag_error(s->diag, lr->value->loc, "'lr' must be above 0 and at most 10; got %g", t->lr);

@@ -93,6 +93,33 @@ for kind in invalid robust; do
     done
 done
 
+# Every example in lang/SPEC.md (a block fenced as ```hnn) parses; those that
+# name no weights file also check.
+spec=$root/../../lang/SPEC.md
+if [ -f "$spec" ]; then
+    mkdir -p "$tmp/spec"
+    awk -v dir="$tmp/spec" '
+        inblock && /^```$/ { inblock = 0; close(file); next }
+        /^```hnn$/ { inblock = 1; n++; file = sprintf("%s/example-%02d.hnn", dir, n); next }
+        inblock { print > file }
+    ' "$spec"
+    for f in "$tmp"/spec/example-*.hnn; do
+        [ -f "$f" ] || continue
+        name=spec/$(basename "$f" .hnn)
+        if grep -q 'weights "' "$f"; then
+            run "$tmp/spec" "$(basename "$f")" --print
+        else
+            run "$tmp/spec" "$(basename "$f")"
+        fi
+        if [ "$(status)" -ne 0 ]; then
+            fail "$name" "the example in lang/SPEC.md does not check"
+            cat "$f" "$tmp/err"
+        else
+            pass "$name"
+        fi
+    done
+fi
+
 # The command line: exit statuses, help, version, summaries.
 # cli NAME STATUS PATTERN ARGS...: hnnc ARGS exits with STATUS and its output
 # (stdout and stderr) matches the grep pattern.
