@@ -176,8 +176,8 @@ hnnrt_ser_open(hnnrt_ser_reader *r, const uint8_t *buf, size_t len, hnnrt_object
                               "format version %u is not supported (this library reads version %d)", version,
                               HNNRT_SER_VERSION);
     if (kind != (unsigned)want)
-        return hnnrt_ser_fail(r, HNNRT_ERR_SERIAL_MAGIC, "the bytes hold a %s (kind %u), not a %s",
-                              hnnrt_ser_kind_name(kind), kind, r->what);
+        return hnnrt_ser_fail(r, HNNRT_ERR_SERIAL_MAGIC, "found kind %u (%s) where kind %u (%s) was expected",
+                              kind, hnnrt_ser_kind_name(kind), (unsigned)want, r->what);
     if (ctx && fp != ctx->fingerprint)
         return hnnrt_ser_fail(r, HNNRT_ERR_SERIAL_FINGERPRINT,
                               "made under parameters with fingerprint %016llx, this context has %016llx",
