@@ -1320,6 +1320,51 @@ file_errors_are_io(void **state)
     assert_int_equal(dir_entries(f->dir), before);
 }
 
+/* ------------------------------------------------------------------ packing */
+
+/* Every prime width 20..61: packing equals a bit-by-bit reference, and
+ * unpacking gives the residues back, including 0 and q - 1. */
+static void
+packing_every_prime_width(void **state)
+{
+    (void)state;
+    rt_rng r = {61};
+    for (unsigned bits = 20; bits <= 61; bits++) {
+        hnnrt_params_spec spec = rt_spec(10, 1, bits, bits, 1, bits);
+        hnnrt_context *ctx = rt_context(spec);
+        const size_t n = 1024, bytes = poly_bytes(ctx, 2);
+        assert_int_equal(bytes, 2 * n * bits / 8);
+        uint64_t *in = malloc(2 * n * sizeof *in), *out = calloc(2 * n, sizeof *out);
+        uint8_t *got = malloc(bytes), *want = calloc(bytes, 1);
+        for (unsigned i = 0; i < 2; i++) {
+            const uint64_t q = hnnrt_context_prime(ctx, i);
+            for (size_t j = 0; j < n; j++) {
+                uint64_t v = rt_next(&r) % q;
+                in[i * n + j] = j == 0 ? q - 1 : j == 1 ? 0 : v;
+                put_bits(want, 8 * i * (n * bits / 8) + j * bits, bits, in[i * n + j]);
+            }
+        }
+        hnnrt_ser_writer w = {got, bytes, 0, 0};
+        hnnrt_ser_put_poly(&w, ctx, 2, in);
+        assert_false(w.overflow);
+        assert_int_equal(w.pos, bytes);
+        assert_memory_equal(got, want, bytes);
+        hnnrt_ser_reader rd = {got, bytes, 0, "test", NULL};
+        RT_OK(hnnrt_ser_get_poly(&rd, ctx, 2, out, ""));
+        assert_int_equal(rd.pos, bytes);
+        assert_memory_equal(in, out, 2 * n * sizeof *in);
+        /* One byte short: refused, nothing consumed. */
+        hnnrt_ser_reader shortr = {got, bytes - 1, 0, "test", NULL};
+        assert_int_equal(hnnrt_ser_get_poly(&shortr, ctx, 2, NULL, ""), HNNRT_ERR_SERIAL_TRUNCATED);
+        assert_int_equal(shortr.pos, 0);
+        free(in);
+        free(out);
+        free(got);
+        free(want);
+        hnnrt_context_free(ctx);
+    }
+}
+
 /* ------------------------------------------------------------------ sizes at N = 2^13 */
 
 static void
@@ -1425,6 +1470,7 @@ main(void)
         T("serial/file/roundtrip_every_kind", file_roundtrip_every_kind),
         T("serial/file/secret_key_is_private", file_secret_key_is_private),
         T("serial/file/errors_are_io", file_errors_are_io),
+        T("serial/wire/packing_every_prime_width", packing_every_prime_width),
         T("serial/sizes/logn13", sizes_at_logn13),
     };
     return cmocka_run_group_tests_name("serial", tests, setup, teardown);

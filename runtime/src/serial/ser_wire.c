@@ -280,10 +280,21 @@ hnnrt_ser_expect_rest(const hnnrt_ser_reader *r, size_t n, const char *field)
 /*
  * Limb of n residues at b bits each, as one little-endian bit string: residue
  * j occupies bits [j b, (j + 1) b). n is a multiple of 8, so every limb is a
- * whole number of bytes, n b / 8. The accumulator holds fewer than 8 pending
- * bits before each residue is added, at most 7 + 61 = 68 after: 128 bits
- * never overflow.
+ * whole number of bytes, n b / 8, and every bit of them belongs to a residue.
+ *
+ * Both directions move 64-bit words through a 128-bit accumulator. Packing:
+ * fewer than 64 bits are pending before a residue is added, at most
+ * 63 + 61 = 124 after. Unpacking: a word is loaded only when fewer than b
+ * (<= 61) bits are pending, so at most 60 + 64 = 124 are held; the last
+ * bytes of a limb, where a whole word would cross its end, go one by one.
  */
+static void
+store_le64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
 static void
 pack_limb(uint8_t *dst, unsigned bits, size_t n, const uint64_t *in)
 {
@@ -294,11 +305,18 @@ pack_limb(uint8_t *dst, unsigned bits, size_t n, const uint64_t *in)
     for (size_t j = 0; j < n; j++) {
         acc |= (hnnrt_u128)(in[j] & mask) << have;
         have += bits;
-        while (have >= 8) {
-            dst[pos++] = (uint8_t)acc;
-            acc >>= 8;
-            have -= 8;
+        if (have >= 64) {
+            store_le64(dst + pos, (uint64_t)acc);
+            pos += 8;
+            acc >>= 64;
+            have -= 64;
         }
+    }
+    /* n b is a multiple of 8: the tail is whole bytes. */
+    while (have) {
+        dst[pos++] = (uint8_t)acc;
+        acc >>= 8;
+        have = have > 8 ? have - 8 : 0;
     }
 }
 
@@ -308,13 +326,22 @@ static size_t
 unpack_limb(const uint8_t *src, unsigned bits, uint64_t q, size_t n, uint64_t *out, uint64_t *bad)
 {
     const uint64_t mask = ((uint64_t)1 << bits) - 1;
+    const size_t nbytes = n / 8 * bits;
     hnnrt_u128 acc = 0;
     unsigned have = 0;
     size_t pos = 0;
     for (size_t j = 0; j < n; j++) {
-        while (have < bits) {
-            acc |= (hnnrt_u128)src[pos++] << have;
-            have += 8;
+        if (have < bits) {
+            if (nbytes - pos >= 8) {
+                acc |= (hnnrt_u128)load_le(src + pos, 8) << have;
+                pos += 8;
+                have += 64;
+            } else {
+                while (have < bits) {
+                    acc |= (hnnrt_u128)src[pos++] << have;
+                    have += 8;
+                }
+            }
         }
         uint64_t v = (uint64_t)acc & mask;
         acc >>= bits;
