@@ -64,11 +64,13 @@ HNN_CFLAGS:= -Icompiler -I$(GEN) -Iruntime/include -Ilang
 
 $(GEN)/%.tab.c $(GEN)/%.tab.h: lang/%.y | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	bison -Wall -Werror --defines=$(GEN)/$*.tab.h -o $(GEN)/$*.tab.c $<
+	@echo "  BISON   $<"
+	$(Q)bison -Wall -Werror --defines=$(GEN)/$*.tab.h -o $(GEN)/$*.tab.c $<
 
 $(GEN)/%.yy.c $(GEN)/%.yy.h: lang/%.l | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	flex --header-file=$(GEN)/$*.yy.h -o $(GEN)/$*.yy.c $<
+	@echo "  FLEX    $<"
+	$(Q)flex --header-file=$(GEN)/$*.yy.h -o $(GEN)/$*.yy.c $<
 
 # Keep the generated scanner and parser: make would otherwise delete them as
 # intermediates and regenerate them on every build.
@@ -77,20 +79,23 @@ $(GEN)/%.yy.c $(GEN)/%.yy.h: lang/%.l | $(DEPS_STAMP)
 # Every compiler object may include the generated headers.
 $(BUILD)/obj/compiler/%.o: compiler/%.c $(LANG_GEN) | $(DEPS_STAMP)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(HNN_CFLAGS) -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) $(HNN_CFLAGS) -c $< -o $@
 
 # Generated code is not ours to keep warning-free in every detail.
 $(BUILD)/obj/gen/%.o: $(GEN)/%.c $(LANG_GEN)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(HNN_CFLAGS) -Wno-unused-function -Wno-missing-prototypes -Wno-shadow -Wno-undef -c $< -o $@
+	@echo "  CC      $<"
+	$(Q)$(CC) $(CFLAGS_ALL) $(HNN_CFLAGS) -Wno-unused-function -Wno-missing-prototypes -Wno-shadow -Wno-undef -c $< -o $@
 
 $(BUILD)/lib/libhnnc.a: $(HNN_OBJ)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/bin/hnnc: $(DRV_OBJ) $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a
 	@mkdir -p $(@D)
-	$(CC) -fopenmp $(SAN) -o $@ $^ -ljansson $(LDLIBS_RT)
+	@echo "  LD      $@"
+	$(Q)$(CC) -fopenmp $(SAN) -o $@ $^ -ljansson $(LDLIBS_RT)
 
 # libFuzzer harness for the front end (clang; not part of `make test`). The
 # library is rebuilt instrumented in $(BUILD)/fuzz; the corpus starts from the
@@ -126,7 +131,8 @@ $(BUILD)/tests/runtime/%: tests/runtime/%.c $(BUILD)/lib/libhnnrt.a
 
 $(BUILD)/tests/compiler/%: tests/compiler/%.c $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a $(LANG_GEN)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -o $@ $< $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a -lcmocka -ljansson $(LDLIBS_RT)
+	@echo "  TEST    $<"
+	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -o $@ $< $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a -lcmocka -ljansson $(LDLIBS_RT)
 
 test: all $(TEST_BINS) check-symbols check-layers
 	@BUILD=$(BUILD) sh tools/run-tests.sh $(TEST_BINS)
