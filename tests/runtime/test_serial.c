@@ -968,6 +968,8 @@ ct_bad_size_level_scale(void **state)
         expect(f->ctx, HNNRT_KIND_CIPHERTEXT, b, len, 0, HNNRT_ERR_SERIAL_CORRUPT, "size");
     }
     put_le(b + 24, 2, 4);
+    /* Regression: a level beyond L once sized the limbs before it was checked,
+     * reading prime tables past the chain; 0xffffffff also wraps level + 1. */
     static const uint32_t levels[] = {3, 64, 0x80000000u, 0xffffffffu};
     for (size_t i = 0; i < 4; i++) {
         put_le(b + 28, levels[i], 4);
