@@ -102,9 +102,10 @@ $(BUILD)/bin/hnnc: $(DRV_OBJ) $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a
 # golden models and grows in $(BUILD)/fuzz/corpus. FUZZ_TIME is in seconds.
 FUZZ_TIME ?= 30
 FUZZ_SAN  := -fsanitize=address,undefined -fno-sanitize-recover=all
-.PHONY: fuzz-parser
-fuzz: fuzz-parser
+.PHONY: fuzz-parser fuzz-serial
+fuzz: fuzz-parser fuzz-serial
 fuzz-parser: | $(DEPS_STAMP)
+	@sh tools/deps.sh --with-clang
 	$(MAKE) BUILD=$(BUILD)/fuzz CC=clang OPT="-O1 -g" SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
 	  $(BUILD)/fuzz/lib/libhnnc.a
 	@mkdir -p $(BUILD)/fuzz/bin
@@ -167,5 +168,19 @@ demo: all $(BUILD)/bin/hnnrt-demo
 
 clean:
 	rm -rf build
+
+# libFuzzer harness over every runtime deserialiser; the corpus starts with
+# one valid object of each kind.
+fuzz-serial: | $(DEPS_STAMP)
+	@sh tools/deps.sh --with-clang
+	$(MAKE) BUILD=$(BUILD)/fuzz CC=clang OPT="-O1 -g" SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" \
+	  $(BUILD)/fuzz/lib/libhnnrt.a
+	@mkdir -p $(BUILD)/fuzz/bin $(BUILD)/fuzz/serial-corpus
+	clang -std=c17 -D_POSIX_C_SOURCE=200809L -O1 -g -fopenmp $(FUZZ_SAN) -fsanitize=fuzzer \
+	  -Iruntime/include -Iruntime/src -o $(BUILD)/fuzz/bin/fuzz_serial tests/fuzz/fuzz_serial.c \
+	  $(BUILD)/fuzz/lib/libhnnrt.a $(LDLIBS_RT)
+	HNNRT_FUZZ_SEEDS=$(BUILD)/fuzz/serial-corpus $(BUILD)/fuzz/bin/fuzz_serial -runs=0
+	$(BUILD)/fuzz/bin/fuzz_serial -max_total_time=$(FUZZ_TIME) -max_len=65536 \
+	  -artifact_prefix=$(BUILD)/fuzz/ $(BUILD)/fuzz/serial-corpus
 
 -include $(shell find $(BUILD)/obj $(BUILD)/tests -name '*.d' 2>/dev/null)

@@ -155,7 +155,8 @@ HNNRT_API unsigned hnnrt_ct_level(const hnnrt_ct *ct);
 HNNRT_API double hnnrt_ct_scale(const hnnrt_ct *ct);
 HNNRT_API unsigned hnnrt_ct_size(const hnnrt_ct *ct);
 /* Overrides the recorded scale: for callers that know the exact scale they
- * mean (e.g. after multiplying by a constant folded elsewhere). */
+ * mean (e.g. after multiplying by a constant folded elsewhere). A scale that
+ * is not finite and positive is ignored. */
 HNNRT_API void hnnrt_ct_set_scale(hnnrt_ct *ct, double scale);
 
 /* ------------------------------------------------------------------ encoder */

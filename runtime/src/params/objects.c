@@ -129,4 +129,9 @@ double hnnrt_pt_scale(const hnnrt_pt *pt) { return pt->scale; }
 unsigned hnnrt_ct_level(const hnnrt_ct *ct) { return ct->level; }
 double hnnrt_ct_scale(const hnnrt_ct *ct) { return ct->scale; }
 unsigned hnnrt_ct_size(const hnnrt_ct *ct) { return ct->size; }
-void hnnrt_ct_set_scale(hnnrt_ct *ct, double scale) { ct->scale = scale; }
+void
+hnnrt_ct_set_scale(hnnrt_ct *ct, double scale)
+{
+    if (scale > 0 && scale <= 1.7976931348623157e308)
+        ct->scale = scale;
+}
