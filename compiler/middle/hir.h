@@ -1,0 +1,101 @@
+/*
+ * The HE IR: a DAG of CKKS ciphertext operations, the form the back ends
+ * (the C emitter and the `hnnc run` interpreter) walk.
+ *
+ * Every node produces one ciphertext. Nodes are stored in a topological order
+ * (operands first). After the planning passes each node carries the level it
+ * is at and its exact scale (a double), computed from the real primes of the
+ * chosen chain, so the plan is what runs:
+ *
+ * Invariants (hnn_hir_verify checks every one after planning):
+ *   - operands are earlier nodes; arities follow hir_ops.def.
+ *   - ADD, SUB, MUL_CT: both operands at the same level; ADD/SUB operands at
+ *     the same scale (relative difference below 2^-40).
+ *   - MUL_CT's result has 3 parts and is consumed only by RELIN; every other
+ *     op takes and gives 2 parts.
+ *   - RESCALE: operand level >= 1; level drops by one; scale divided by the
+ *     dropped prime. DROP_LEVEL: to a lower level, scale unchanged.
+ *   - MUL_CONST/MUL_PT: the constant or plaintext is encoded at `c_scale` at
+ *     the operand's level; the result's scale is the product.
+ *   - ROTATE: its step has a Galois key in the plan's key set.
+ *   - levels are >= 0; the inputs are at the top level.
+ */
+#ifndef HNN_MIDDLE_HIR_H
+#define HNN_MIDDLE_HIR_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "front/arena.h"
+#include "middle/cost.h"
+
+typedef enum hnn_hir_op {
+#define HNN_HIR_OP(e, name, nops, lvl, key, cost) HNN_HIR_##e,
+#include "middle/hir_ops.def"
+#undef HNN_HIR_OP
+    HNN_HIR__COUNT
+} hnn_hir_op;
+
+#define HNN_HIR_NONE UINT32_MAX
+
+typedef struct hnn_hir_node {
+    hnn_hir_op op;
+    uint8_t size;      /* ciphertext parts: 2, or 3 after MUL_CT */
+    uint32_t a, b;     /* operand ids, HNN_HIR_NONE when absent */
+    int32_t step;      /* ROTATE */
+    uint32_t pt;       /* ADD_PT/MUL_PT: plaintext index; INPUT: input index */
+    double c;          /* ADD_CONST/MUL_CONST: the constant */
+    double c_scale;    /* MUL_CONST/MUL_PT: scale the constant is encoded at */
+    uint32_t level;    /* after the op */
+    double scale;      /* after the op */
+    uint32_t tir;      /* the tensor-IR node this implements (for reports) */
+} hnn_hir_node;
+
+/* A plaintext vector the circuit multiplies by (vector packing: diagonals). */
+typedef struct hnn_hir_pt {
+    uint32_t len;
+    double *values;
+} hnn_hir_pt;
+
+typedef enum hnn_hir_packing {
+    HNN_HIR_PACK_BATCH,  /* one ciphertext per feature, one sample per slot */
+    HNN_HIR_PACK_VECTOR, /* one sample per ciphertext */
+} hnn_hir_packing;
+
+typedef struct hnn_hir {
+    hnn_arena *arena;
+    hnn_hir_packing packing;
+    hnn_hir_node *nodes;
+    uint32_t n_nodes, cap_nodes;
+    uint32_t *inputs;    /* node ids of the inputs, in input order */
+    uint32_t n_inputs;
+    uint32_t *outputs;   /* node ids of the outputs, in output order */
+    uint32_t n_outputs;
+    hnn_hir_pt *pts;
+    uint32_t n_pts, cap_pts;
+    uint32_t top_level;  /* level of the inputs */
+} hnn_hir;
+
+const char *hnn_hir_op_name(hnn_hir_op op);
+unsigned hnn_hir_op_operands(hnn_hir_op op);
+
+hnn_hir *hnn_hir_new(hnn_arena *arena, hnn_hir_packing packing);
+/* Appends a node and returns its id. */
+uint32_t hnn_hir_emit(hnn_hir *h, hnn_hir_op op, uint32_t a, uint32_t b, uint32_t tir);
+static inline hnn_hir_node *
+hnn_hir_at(hnn_hir *h, uint32_t id)
+{
+    return &h->nodes[id];
+}
+uint32_t hnn_hir_add_pt(hnn_hir *h, const double *values, uint32_t len);
+
+/* Counts of each op, and of each op per level (counts[op * (levels + 1) + level]). */
+void hnn_hir_count(const hnn_hir *h, uint64_t counts[HNN_HIR__COUNT]);
+
+bool hnn_hir_verify(const hnn_hir *h, const uint64_t *primes, char *why, size_t why_len);
+/* One line per node: "%12 = rescale %11            L3  2^40.0000" */
+void hnn_hir_print(FILE *out, const hnn_hir *h);
+
+#endif

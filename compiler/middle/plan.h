@@ -1,0 +1,70 @@
+/*
+ * The plan: a checked model taken through the middle end's passes to a
+ * CKKS circuit with its parameters — what the back ends run and the report
+ * describes.
+ *
+ * Passes, in order (the flat table in plan.c; --dump-after=NAME prints the IR
+ * after one):
+ *   tir-build     model -> tensor IR (activations fitted)
+ *   tir-simplify  fold batch-norm and scalar chains, merge linear maps
+ *   lower         tensor IR -> HE IR for the packing (ops without levels)
+ *   levels        depth of every node; operands of binary ops aligned
+ *   params        the smallest parameter set that holds the depth
+ *   scales        exact scales from the chain's primes; constants' encoding scales
+ *   verify        the HE IR invariants (hir.h)
+ *
+ * Scale discipline: every ciphertext at level l has the canonical scale
+ * D_l, with D_L = 2^scale_bits and D_(l-1) = D_l^2 / q_l, so a product of
+ * two level-l values rescales exactly onto D_(l-1), and a product by a
+ * constant encoded at D_(l-1) q_l / scale lands there too. Aligning a value
+ * from level l down to m < l costs a drop to m + 1 and a product by 1
+ * encoded at D_m q_(m+1) / D_l, then a rescale.
+ */
+#ifndef HNN_MIDDLE_PLAN_H
+#define HNN_MIDDLE_PLAN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "front/arena.h"
+#include "front/diag.h"
+#include "front/model.h"
+#include "middle/hir.h"
+#include "middle/params_select.h"
+#include "middle/tir.h"
+
+typedef struct hnn_plan_options {
+    const char *dump_after;   /* pass name, or NULL */
+    FILE *dump_to;            /* default stdout */
+    bool verify_each;         /* run the verifiers after every pass */
+} hnn_plan_options;
+
+typedef struct hnn_plan {
+    const hnn_model *model;
+    hnn_tir *tir;
+    hnn_hir *hir;
+    uint32_t depth;                       /* levels the circuit consumes */
+    uint32_t scale_bits;
+    hnn_param_choice params;
+    uint64_t primes[HNNRT_MAX_PRIMES];    /* q0..qL, then P */
+    unsigned n_data_primes, n_special_primes;
+    double *level_scale;                  /* canonical scale D_l, l = 0..L */
+    size_t slots;
+    uint32_t batch;                       /* samples per evaluation (batch packing) */
+} hnn_plan;
+
+/* Runs every pass; NULL after reporting errors to diag. */
+hnn_plan *hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *arena, hnn_diag *diag);
+
+/* The passes, for tests and tools. */
+hnn_hir *hnn_plan_lower(const hnn_tir *tir, hnn_hir_packing packing, hnn_arena *arena);
+/* Inserts level alignments; returns the depth (levels consumed). */
+uint32_t hnn_plan_levels(hnn_hir **hir, hnn_arena *arena);
+/* Assigns exact scales and constant encoding scales from the primes. */
+void hnn_plan_scales(hnn_hir *hir, const uint64_t *primes, uint32_t scale_bits, double *level_scale);
+
+/* The pass names, NULL-terminated. */
+extern const char *const hnn_plan_pass_names[];
+
+#endif

@@ -1,0 +1,102 @@
+/*
+ * levels: the depth of every node (rescales between it and the inputs), with
+ * the operands of ADD, SUB and MUL_CT brought to the same depth.
+ *
+ * Aligning a value from depth d to a deeper D: drop it to depth D - 1 when
+ * D - d >= 2, multiply by 1 (the scales pass picks the constant's encoding
+ * scale so the result lands on the canonical scale), rescale. The aligned
+ * copy is remembered, so a value used at several deeper places is aligned
+ * once per target depth in a row.
+ */
+#include "middle/plan.h"
+
+typedef struct aligned {
+    uint32_t depth; /* target depth of the cached copy, UINT32_MAX when none */
+    uint32_t id;
+} aligned;
+
+static uint32_t
+copy_node(hnn_hir *dst, const hnn_hir_node *n, uint32_t a, uint32_t b)
+{
+    uint32_t id = hnn_hir_emit(dst, n->op, a, b, n->tir);
+    hnn_hir_node *m = hnn_hir_at(dst, id);
+    m->step = n->step;
+    m->pt = n->pt;
+    m->c = n->c;
+    return id;
+}
+
+/* During this pass hnn_hir_node.level holds the depth. */
+static uint32_t
+align(hnn_hir *h, aligned *cache, uint32_t x, uint32_t depth)
+{
+    uint32_t d = hnn_hir_at(h, x)->level;
+    if (d >= depth)
+        return x;
+    if (cache[x].depth == depth)
+        return cache[x].id;
+    uint32_t tir = hnn_hir_at(h, x)->tir, y = x;
+    if (depth - d >= 2) {
+        y = hnn_hir_emit(h, HNN_HIR_DROP_LEVEL, y, HNN_HIR_NONE, tir);
+        hnn_hir_at(h, y)->level = depth - 1;
+    }
+    y = hnn_hir_emit(h, HNN_HIR_MUL_CONST, y, HNN_HIR_NONE, tir);
+    hnn_hir_at(h, y)->c = 1.0;
+    hnn_hir_at(h, y)->level = depth - 1;
+    y = hnn_hir_emit(h, HNN_HIR_RESCALE, y, HNN_HIR_NONE, tir);
+    hnn_hir_at(h, y)->level = depth;
+    cache[x].depth = depth;
+    cache[x].id = y;
+    return y;
+}
+
+uint32_t
+hnn_plan_levels(hnn_hir **hir, hnn_arena *arena)
+{
+    const hnn_hir *old = *hir;
+    hnn_hir *h = hnn_hir_new(arena, old->packing);
+    uint32_t *map = hnn_arena_array(arena, old->n_nodes ? old->n_nodes : 1, sizeof *map);
+    /* Alignments add at most two nodes per operand: size the cache for that. */
+    size_t cache_len = (size_t)old->n_nodes * 7 + 16;
+    aligned *cache = hnn_arena_array(arena, cache_len, sizeof *cache);
+    for (size_t i = 0; i < cache_len; i++)
+        cache[i].depth = UINT32_MAX;
+    h->pts = old->pts;
+    h->n_pts = old->n_pts;
+    h->cap_pts = old->n_pts;
+
+    uint32_t max_depth = 0;
+    for (uint32_t i = 0; i < old->n_nodes; i++) {
+        const hnn_hir_node *n = &old->nodes[i];
+        unsigned nops = hnn_hir_op_operands(n->op);
+        uint32_t a = nops >= 1 ? map[n->a] : HNN_HIR_NONE, b = nops >= 2 ? map[n->b] : HNN_HIR_NONE;
+        uint32_t depth = 0;
+        if (nops == 2) {
+            uint32_t da = hnn_hir_at(h, a)->level, db = hnn_hir_at(h, b)->level;
+            depth = da > db ? da : db;
+            a = align(h, cache, a, depth);
+            b = align(h, cache, b, depth);
+        } else if (nops == 1) {
+            depth = hnn_hir_at(h, a)->level + (n->op == HNN_HIR_RESCALE);
+        }
+        uint32_t id = copy_node(h, n, a, b);
+        hnn_hir_at(h, id)->level = depth;
+        map[i] = id;
+        if (depth > max_depth)
+            max_depth = depth;
+    }
+    h->inputs = hnn_arena_array(arena, old->n_inputs ? old->n_inputs : 1, sizeof *h->inputs);
+    h->n_inputs = old->n_inputs;
+    for (uint32_t k = 0; k < old->n_inputs; k++)
+        h->inputs[k] = map[old->inputs[k]];
+    h->outputs = hnn_arena_array(arena, old->n_outputs ? old->n_outputs : 1, sizeof *h->outputs);
+    h->n_outputs = old->n_outputs;
+    for (uint32_t k = 0; k < old->n_outputs; k++)
+        h->outputs[k] = map[old->outputs[k]];
+    /* Depth -> level. */
+    for (uint32_t i = 0; i < h->n_nodes; i++)
+        h->nodes[i].level = max_depth - h->nodes[i].level;
+    h->top_level = max_depth;
+    *hir = h;
+    return max_depth;
+}
