@@ -1,0 +1,232 @@
+#include <math.h>
+#include <string.h>
+
+#include <jansson.h>
+
+#include "middle/report.h"
+
+static const int op_cost_class[] = {
+#define HNN_HIR_OP(e, name, nops, lvl, key, cost) cost,
+#include "middle/hir_ops.def"
+#undef HNN_HIR_OP
+};
+
+static const char *
+tir_kind_name(const hnn_tir_node *n)
+{
+    switch (n->kind) {
+    case HNN_TIR_INPUT:
+        return "input";
+    case HNN_TIR_AFFINE:
+        return "affine";
+    case HNN_TIR_POLY:
+        return hnn_op_name(n->u.poly.source);
+    case HNN_TIR_ADD:
+        return "add";
+    case HNN_TIR_SOFTARGMAX:
+        return "softargmax";
+    }
+    return "?";
+}
+
+static double
+op_ms(const hnn_plan *plan, const hnn_hir_node *n)
+{
+    int cls = op_cost_class[n->op];
+    if (cls < 0)
+        return 0;
+    /* An op's cost follows the limbs of its operand (a rescale starts one level up). */
+    unsigned limbs = n->level + 1 + (n->op == HNN_HIR_RESCALE);
+    return hnn_cost_ns(hnn_cost_default(), (hnn_cost_op)cls, plan->params.spec.log_n, limbs) / 1e6;
+}
+
+void
+hnn_report_build(hnn_report *r, const hnn_plan *plan, hnn_arena *arena)
+{
+    memset(r, 0, sizeof *r);
+    r->plan = plan;
+    const hnn_tir *tir = plan->tir;
+    const hnn_hir *h = plan->hir;
+    r->layers = hnn_arena_array(arena, tir->n_nodes, sizeof *r->layers);
+    /* Map tensor-IR nodes to report rows (the input has none). */
+    uint32_t *row = hnn_arena_array(arena, tir->n_nodes, sizeof *row);
+    for (uint32_t i = 0; i < tir->n_nodes; i++) {
+        const hnn_tir_node *n = tir->nodes[i];
+        row[i] = UINT32_MAX;
+        if (n->kind == HNN_TIR_INPUT)
+            continue;
+        hnn_report_layer *l = &r->layers[r->n_layers];
+        row[i] = r->n_layers++;
+        l->name = n->name;
+        l->kind = tir_kind_name(n);
+        l->size = n->size;
+        l->level_in = UINT32_MAX;
+        l->level_out = 0;
+    }
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        const hnn_hir_node *n = &h->nodes[i];
+        double ms = op_ms(plan, n);
+        r->ops[n->op]++;
+        r->est_ms += ms;
+        if (n->tir >= tir->n_nodes || row[n->tir] == UINT32_MAX)
+            continue;
+        hnn_report_layer *l = &r->layers[row[n->tir]];
+        l->ops[n->op]++;
+        l->est_ms += ms;
+        uint32_t in_level = hnn_hir_op_operands(n->op) ? h->nodes[n->a].level : n->level;
+        if (l->level_in == UINT32_MAX || in_level > l->level_in)
+            l->level_in = in_level;
+    }
+    /* A layer's output level: the level of its values (the last node of the layer). */
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        const hnn_hir_node *n = &h->nodes[i];
+        if (n->tir < tir->n_nodes && row[n->tir] != UINT32_MAX)
+            r->layers[row[n->tir]].level_out = n->level;
+    }
+    const hnnrt_params_spec *s = &plan->params.spec;
+    double n = ldexp(1.0, (int)s->log_n);
+    r->relin_key_mb = hnn_params_switching_key_bytes(s) / 1048576.0;
+    r->galois_keys_mb = 0;
+    r->ciphertexts_in = h->n_inputs;
+    r->ciphertexts_out = h->n_outputs;
+    r->ciphertext_mb = 2.0 * (double)s->n_data_primes * n * 8 / 1048576.0;
+}
+
+static const char *
+security_text(const hnn_plan *p)
+{
+    switch (p->params.spec.security) {
+    case HNNRT_SECURITY_192:
+        return "192-bit";
+    case HNNRT_SECURITY_256:
+        return "256-bit";
+    default:
+        return "128-bit";
+    }
+}
+
+void
+hnn_report_print_text(FILE *out, const hnn_report *r)
+{
+    const hnn_plan *p = r->plan;
+    const hnnrt_params_spec *s = &p->params.spec;
+    fprintf(out, "model %s — %s packing, %u levels consumed\n", p->model->name,
+            p->hir->packing == HNN_HIR_PACK_BATCH ? "batch" : "vector", p->depth);
+    fprintf(out, "parameters: N = 2^%u (%zu slots), q0 %u bits, %u x %u-bit scale primes, special", s->log_n,
+            p->slots, s->data_bits[0], s->n_data_primes - 1, s->n_data_primes > 1 ? s->data_bits[1] : 0);
+    for (unsigned k = 0; k < s->n_special_primes; k++)
+        fprintf(out, " %u", s->special_bits[k]);
+    fprintf(out, " bits, dnum %u\n", s->dnum ? s->dnum : 0);
+    fprintf(out, "security: %s (HE Standard): log2(QP) = %u <= %u\n", security_text(p), p->params.log_qp_bits,
+            p->params.max_log_qp);
+    fprintf(out, "keys: relinearisation %.1f MB, rotation keys none; ciphertexts in %u, out %u (%.2f MB each at the top level)\n",
+            r->relin_key_mb, r->ciphertexts_in, r->ciphertexts_out, r->ciphertext_mb);
+    fprintf(out, "\n%-16s %-10s %7s %9s %9s %9s %8s %8s %11s\n", "layer", "kind", "size", "levels", "mul_const",
+            "mul_ct", "rescale", "add", "est. ms");
+    for (uint32_t i = 0; i < r->n_layers; i++) {
+        const hnn_report_layer *l = &r->layers[i];
+        char levels[32];
+        snprintf(levels, sizeof levels, "%u->%u", l->level_in == UINT32_MAX ? 0 : l->level_in, l->level_out);
+        fprintf(out, "%-16s %-10s %7u %9s %9llu %9llu %8llu %8llu %11.2f\n", l->name, l->kind, l->size, levels,
+                (unsigned long long)l->ops[HNN_HIR_MUL_CONST], (unsigned long long)l->ops[HNN_HIR_MUL_CT],
+                (unsigned long long)l->ops[HNN_HIR_RESCALE],
+                (unsigned long long)(l->ops[HNN_HIR_ADD] + l->ops[HNN_HIR_SUB] + l->ops[HNN_HIR_ADD_CONST]),
+                l->est_ms);
+    }
+    fprintf(out, "\ntotal: %u HE operations, estimated %.1f ms per evaluation", p->hir->n_nodes, r->est_ms);
+    if (p->hir->packing == HNN_HIR_PACK_BATCH)
+        fprintf(out, " for up to %zu samples (%.3f ms per sample at a full batch)", p->slots,
+                r->est_ms / (double)p->slots);
+    fputc('\n', out);
+    if (p->tir->output->kind == HNN_TIR_SOFTARGMAX)
+        fprintf(out, "output: logits; softargmax (T = %g) is applied by the key holder after decryption\n",
+                p->tir->output->u.softargmax.temperature);
+}
+
+int
+hnn_report_print_json(FILE *out, const hnn_report *r)
+{
+    const hnn_plan *p = r->plan;
+    const hnnrt_params_spec *s = &p->params.spec;
+    json_t *root = json_object();
+    json_object_set_new(root, "schema", json_string("hnnc-report"));
+    json_object_set_new(root, "version", json_integer(HNN_REPORT_SCHEMA_VERSION));
+    json_object_set_new(root, "model", json_string(p->model->name));
+    json_object_set_new(root, "packing", json_string(p->hir->packing == HNN_HIR_PACK_BATCH ? "batch" : "vector"));
+    json_object_set_new(root, "depth", json_integer(p->depth));
+
+    json_t *params = json_object();
+    json_object_set_new(params, "log_n", json_integer(s->log_n));
+    json_object_set_new(params, "slots", json_integer((json_int_t)p->slots));
+    json_t *data = json_array(), *special = json_array(), *primes = json_array();
+    for (unsigned i = 0; i < s->n_data_primes; i++)
+        json_array_append_new(data, json_integer(s->data_bits[i]));
+    for (unsigned i = 0; i < s->n_special_primes; i++)
+        json_array_append_new(special, json_integer(s->special_bits[i]));
+    for (unsigned i = 0; i < s->n_data_primes + s->n_special_primes; i++) {
+        char hex[32];
+        snprintf(hex, sizeof hex, "0x%llx", (unsigned long long)p->primes[i]);
+        json_array_append_new(primes, json_string(hex));
+    }
+    json_object_set_new(params, "data_prime_bits", data);
+    json_object_set_new(params, "special_prime_bits", special);
+    json_object_set_new(params, "primes", primes);
+    json_object_set_new(params, "dnum", json_integer(s->dnum));
+    json_object_set_new(params, "scale_bits", json_integer(p->scale_bits));
+    json_object_set_new(params, "log_qp_bits", json_integer(p->params.log_qp_bits));
+    json_object_set_new(params, "max_log_qp_bits", json_integer(p->params.max_log_qp));
+    json_object_set_new(params, "security_bits", json_integer(s->security ? s->security : 128));
+    json_object_set_new(root, "parameters", params);
+
+    json_t *ops = json_object();
+    for (int k = 0; k < HNN_HIR__COUNT; k++)
+        if (r->ops[k])
+            json_object_set_new(ops, hnn_hir_op_name((hnn_hir_op)k), json_integer((json_int_t)r->ops[k]));
+    json_object_set_new(root, "ops", ops);
+
+    json_t *layers = json_array();
+    for (uint32_t i = 0; i < r->n_layers; i++) {
+        const hnn_report_layer *l = &r->layers[i];
+        json_t *o = json_object(), *lops = json_object();
+        json_object_set_new(o, "name", json_string(l->name));
+        json_object_set_new(o, "kind", json_string(l->kind));
+        json_object_set_new(o, "size", json_integer(l->size));
+        json_object_set_new(o, "level_in", json_integer(l->level_in == UINT32_MAX ? 0 : l->level_in));
+        json_object_set_new(o, "level_out", json_integer(l->level_out));
+        for (int k = 0; k < HNN_HIR__COUNT; k++)
+            if (l->ops[k])
+                json_object_set_new(lops, hnn_hir_op_name((hnn_hir_op)k), json_integer((json_int_t)l->ops[k]));
+        json_object_set_new(o, "ops", lops);
+        json_object_set_new(o, "estimated_ms", json_real(l->est_ms));
+        json_array_append_new(layers, o);
+    }
+    json_object_set_new(root, "layers", layers);
+
+    json_t *keys = json_object();
+    json_object_set_new(keys, "relin_mb", json_real(r->relin_key_mb));
+    json_object_set_new(keys, "galois_keys", json_integer(0));
+    json_object_set_new(keys, "galois_mb", json_real(r->galois_keys_mb));
+    json_object_set_new(root, "keys", keys);
+
+    json_t *io = json_object();
+    json_object_set_new(io, "ciphertexts_in", json_integer(r->ciphertexts_in));
+    json_object_set_new(io, "ciphertexts_out", json_integer(r->ciphertexts_out));
+    json_object_set_new(io, "ciphertext_mb", json_real(r->ciphertext_mb));
+    json_object_set_new(root, "io", io);
+
+    json_t *est = json_object();
+    json_object_set_new(est, "latency_ms", json_real(r->est_ms));
+    json_object_set_new(est, "samples_per_evaluation",
+                        json_integer(p->hir->packing == HNN_HIR_PACK_BATCH ? (json_int_t)p->slots : 1));
+    json_object_set_new(est, "cost_table", json_string(hnn_cost_default()->source));
+    json_object_set_new(root, "estimate", est);
+    if (p->tir->output->kind == HNN_TIR_SOFTARGMAX) {
+        json_t *post = json_object();
+        json_object_set_new(post, "softargmax_temperature", json_real(p->tir->output->u.softargmax.temperature));
+        json_object_set_new(root, "client_postprocess", post);
+    }
+    int rc = json_dumpf(root, out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+    fputc('\n', out);
+    json_decref(root);
+    return rc;
+}
