@@ -12,8 +12,11 @@
  *   inv: input in [0, 2q); Gentleman–Sande butterflies keep [0, 2q); the last
  *        stage folds in n^-1 and the result is brought to [0, q).
  *
- * The kernels sit behind a table chosen once per context, so a vectorised
- * implementation can replace the scalar one without touching callers.
+ * The kernels sit behind a table chosen once per context
+ * (hnnrt_ntt_kernels_best), so callers see one name whatever the machine.
+ * Every kernel's fwd and inv return the unique residues in [0, q), so their
+ * outputs are bit-identical across kernels and ciphertexts never depend on
+ * the machine; fwd_lazy's representative in [0, 4q) may differ by kernel.
  */
 #ifndef HNNRT_NTT_H
 #define HNNRT_NTT_H
@@ -33,7 +36,11 @@ typedef struct hnnrt_ntt_table {
     hnnrt_mod_shoup last_inv;/* n^-1 * psi^-brev(1): the last inverse stage's twiddle */
 } hnnrt_ntt_table;
 
-/* One implementation of the transforms (see hnnrt_ntt_kernels_scalar). */
+/* One implementation of the transforms, for every table (any q < 2^61, any n):
+ *   fwd(t, a):      a in [0, 4q) -> NTT(a) in [0, q)
+ *   fwd_lazy(t, a): a in [0, 4q) -> NTT(a) mod q, a representative in [0, 4q)
+ *   inv(t, a):      a in [0, 2q) -> INTT(a) in [0, q)
+ * In place; a holds t->n words. */
 typedef struct hnnrt_ntt_kernels {
     const char *name;
     void (*fwd)(const hnnrt_ntt_table *t, uint64_t *a);
@@ -41,7 +48,29 @@ typedef struct hnnrt_ntt_kernels {
     void (*inv)(const hnnrt_ntt_table *t, uint64_t *a);
 } hnnrt_ntt_kernels;
 
+/* The reference: Harvey butterflies on 64-bit words, one at a time. */
 extern const hnnrt_ntt_kernels hnnrt_ntt_kernels_scalar;
+
+/* AVX-512 IFMA (52-bit multiplies, eight lanes) for q < 2^50 and n >= 16; the
+ * scalar code for other tables. Compiled on x86-64 with GCC or clang; MUST
+ * only be called where hnnrt_ntt_kernels_available lists it. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HNNRT_NTT_HAVE_IFMA 1
+extern const hnnrt_ntt_kernels hnnrt_ntt_kernels_ifma;
+#else
+#define HNNRT_NTT_HAVE_IFMA 0
+#endif
+
+/* The kernels this CPU can run, the scalar one first, into out[0..cap);
+ * returns how many there are (at most HNNRT_NTT_MAX_KERNELS). */
+#define HNNRT_NTT_MAX_KERNELS 2
+size_t hnnrt_ntt_kernels_available(const hnnrt_ntt_kernels **out, size_t cap);
+
+/* The fastest kernel this CPU can run, detected on each call (call it once,
+ * when a context is made). The environment variable HNNRT_NTT names a kernel
+ * to use instead ("scalar", "ifma"); a kernel the CPU cannot run, or an unknown
+ * name, leaves the choice to the detection. Never NULL. */
+const hnnrt_ntt_kernels *hnnrt_ntt_kernels_best(void);
 
 /* Builds the tables for prime q = 1 (mod 2n); counter MAY be NULL. */
 hnnrt_status hnnrt_ntt_table_init(hnnrt_ntt_table *t, uint64_t q, unsigned log_n, hnnrt_alloc_counter *counter);

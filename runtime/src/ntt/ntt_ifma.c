@@ -1,0 +1,326 @@
+/*
+ * The AVX-512 IFMA kernels: Harvey's lazy butterflies on eight 64-bit lanes,
+ * multiplying with the 52-bit instructions vpmadd52luq / vpmadd52huq, for
+ * primes q < 2^50. Larger primes, and n < 16, go to the scalar kernels, so
+ * the table serves every prime. Only these functions carry the AVX-512
+ * target; hnnrt_ntt_kernels_best hands them out only when the CPU has
+ * AVX512F, AVX512VL and AVX512IFMA.
+ *
+ * The 52-bit Shoup product. Let q < 2^50 (so 4q < 2^52), w < q a twiddle and
+ * w' = floor(w * 2^52 / q) < 2^52. Then w' = roots_quot >> 12, since
+ * floor(floor(w * 2^64 / q) / 2^12) = floor(w * 2^52 / q). For y < 2^52:
+ *   h = floor(w' * y / 2^52)                     (vpmadd52huq: exact, as
+ *                                                 w', y < 2^52; h < 2^52)
+ *   r = (w * y - h * q) mod 2^52                  (vpmadd52luq twice: the low
+ *        52 bits of w * y, plus the low 52 bits of h * (2^52 - q), masked)
+ * Bound: write w' = w * 2^52 / q - e and h = w' * y / 2^52 - d, e, d in
+ * [0, 1). Then w * y - h * q = q * (e * y / 2^52 + d), which lies in
+ * [0, q * (y / 2^52 + 1)) within [0, 2q) because y < 2^52. As 2q < 2^52, the
+ * value mod 2^52 is the value itself: r = w * y - h * q in [0, 2q), and
+ * r = w * y (mod q).
+ *
+ * Conditional subtraction: for x in [0, 2m) with 2m < 2^63, min(x, x - m)
+ * (unsigned, x - m wrapping when x < m) is x mod m, in [0, m).
+ *
+ * Forward butterfly (Cooley–Tukey), X, Y in [0, 4q):
+ *   X <- min(X, X - 2q)            in [0, 2q)
+ *   T <- w * Y lazily              in [0, 2q)   (Y < 4q < 2^52)
+ *   X' = X + T                     in [0, 4q)
+ *   Y' = X + 2q - T                in (0, 4q)
+ * so every stage keeps [0, 4q) and all lanes stay below 2^52, as the
+ * multiplier needs. fwd reduces the last stage's outputs by 2q then q.
+ *
+ * Inverse butterfly (Gentleman–Sande), X, Y in [0, 2q):
+ *   T = X + 2q - Y                 in (0, 4q)
+ *   X' = min(X + Y, X + Y - 2q)    in [0, 2q)   (X + Y < 4q)
+ *   Y' = w * T lazily              in [0, 2q)
+ * The last stage multiplies X + Y (< 4q) by n^-1 and X + 2q - Y (< 4q) by
+ * n^-1 * w lazily, to [0, 2q), and one subtraction of q brings both to
+ * [0, q).
+ *
+ * fwd and inv return values in [0, q), the unique residues, so their output
+ * is bit-identical to the scalar kernels' for every allowed input. fwd_lazy
+ * returns a representative in [0, 4q) of the same residue, which need not be
+ * the one the scalar kernel returns.
+ *
+ * Layout. Stages with a half-width t >= 8 take whole vectors: X from x[j..],
+ * Y from y[j..], one broadcast twiddle per block. The last three stages
+ * (t = 4, 2, 1) run on 16 coefficients in two registers: permutations put the
+ * lanes to pair into X and Y (for t = 4: coefficients 0-3, 8-11 and 4-7,
+ * 12-15), the twiddles for the lanes come from the roots table by a
+ * broadcast or a lane permutation, and the coefficients are put back in
+ * order once, after the third stage. The inverse runs the same in reverse.
+ */
+#include "ntt/ntt.h"
+
+#if HNNRT_NTT_HAVE_IFMA
+
+#include <immintrin.h>
+
+#define IFMA_TARGET __attribute__((target("avx512f,avx512ifma,avx512vl")))
+
+/* The kernels apply to q < 2^50 and n >= 16 (two registers of coefficients). */
+static int
+ifma_applies(const hnnrt_ntt_table *t)
+{
+    return t->mod.value < ((uint64_t)1 << 50) && t->n >= 16;
+}
+
+typedef struct ifma_consts {
+    __m512i q, two_q, neg_q, mask52;
+} ifma_consts;
+
+IFMA_TARGET static inline ifma_consts
+ifma_consts_make(uint64_t q)
+{
+    ifma_consts c;
+    c.q = _mm512_set1_epi64((long long)q);
+    c.two_q = _mm512_set1_epi64((long long)(2 * q));
+    c.neg_q = _mm512_set1_epi64((long long)(0 - q)); /* low 52 bits: 2^52 - q */
+    c.mask52 = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    return c;
+}
+
+/* y < 2^52, w < q, wq = floor(w * 2^52 / q) -> w * y mod q in [0, 2q). */
+IFMA_TARGET static inline __m512i
+ifma_mul_lazy(__m512i y, __m512i w, __m512i wq, const ifma_consts *c)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i h = _mm512_madd52hi_epu64(zero, wq, y);
+    __m512i r = _mm512_madd52lo_epu64(zero, w, y);
+    r = _mm512_madd52lo_epu64(r, h, c->neg_q);
+    return _mm512_and_si512(r, c->mask52);
+}
+
+/* x in [0, 2m) -> x mod m. */
+IFMA_TARGET static inline __m512i
+ifma_sub_if_ge(__m512i x, __m512i m)
+{
+    return _mm512_min_epu64(x, _mm512_sub_epi64(x, m));
+}
+
+/* X, Y in [0, 4q) -> X + wY, X - wY in [0, 4q). */
+IFMA_TARGET static inline void
+ifma_fwd_butterfly(__m512i *x, __m512i *y, __m512i w, __m512i wq, const ifma_consts *c)
+{
+    __m512i u = ifma_sub_if_ge(*x, c->two_q);
+    __m512i v = ifma_mul_lazy(*y, w, wq, c);
+    *x = _mm512_add_epi64(u, v);
+    *y = _mm512_sub_epi64(_mm512_add_epi64(u, c->two_q), v);
+}
+
+/* X, Y in [0, 2q) -> X + Y, w(X - Y) in [0, 2q). */
+IFMA_TARGET static inline void
+ifma_inv_butterfly(__m512i *x, __m512i *y, __m512i w, __m512i wq, const ifma_consts *c)
+{
+    __m512i t = _mm512_sub_epi64(_mm512_add_epi64(*x, c->two_q), *y);
+    *x = ifma_sub_if_ge(_mm512_add_epi64(*x, *y), c->two_q);
+    *y = ifma_mul_lazy(t, w, wq, c);
+}
+
+/* Twiddle and its 52-bit quotient, the same in every lane. */
+IFMA_TARGET static inline void
+ifma_twiddle_bcast(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *w, __m512i *wq)
+{
+    *w = _mm512_set1_epi64((long long)op[k]);
+    *wq = _mm512_set1_epi64((long long)(quot[k] >> 12));
+}
+
+/* Lanes 0-3 get twiddle k, lanes 4-7 twiddle k + 1 (the t = 4 stage). */
+IFMA_TARGET static inline void
+ifma_twiddle_x4(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *w, __m512i *wq)
+{
+    *w = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)op[k]), 0xF0, (long long)op[k + 1]);
+    *wq = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)(quot[k] >> 12)), 0xF0,
+                                 (long long)(quot[k + 1] >> 12));
+}
+
+/* Lanes 2i, 2i + 1 get twiddle k + i, i < 4 (the t = 2 stage). */
+IFMA_TARGET static inline void
+ifma_twiddle_x2(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *w, __m512i *wq)
+{
+    const __m512i dup = _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3);
+    __m512i o = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(op + k)));
+    __m512i p = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(quot + k)));
+    *w = _mm512_permutexvar_epi64(dup, o);
+    *wq = _mm512_srli_epi64(_mm512_permutexvar_epi64(dup, p), 12);
+}
+
+/* Lane i gets twiddle k + i (the t = 1 stage). */
+IFMA_TARGET static inline void
+ifma_twiddle_x1(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *w, __m512i *wq)
+{
+    *w = _mm512_loadu_si512(op + k);
+    *wq = _mm512_srli_epi64(_mm512_loadu_si512(quot + k), 12);
+}
+
+/* Forward transform; a in [0, 4q) -> [0, 4q), or [0, q) when reduce. */
+IFMA_TARGET static inline void
+ifma_fwd(const hnnrt_ntt_table *tab, uint64_t *a, int reduce)
+{
+    const size_t n = tab->n;
+    const ifma_consts c = ifma_consts_make(tab->mod.value);
+    const uint64_t *roots = tab->roots, *quot = tab->roots_quot;
+
+    size_t m = 1, t = n >> 1;
+    for (; t >= 8; m <<= 1, t >>= 1) {
+        for (size_t i = 0; i < m; i++) {
+            __m512i w, wq;
+            ifma_twiddle_bcast(roots, quot, m + i, &w, &wq);
+            uint64_t *x = a + 2 * i * t, *y = x + t;
+            for (size_t j = 0; j < t; j += 8) {
+                __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
+                ifma_fwd_butterfly(&vx, &vy, w, wq, &c);
+                _mm512_storeu_si512(x + j, vx);
+                _mm512_storeu_si512(y + j, vy);
+            }
+        }
+    }
+
+    /* t = 4, 2, 1: blocks of 16 coefficients e0..e15 in two registers. */
+    const __m512i lo4 = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11);
+    const __m512i hi4 = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
+    const __m512i lo2 = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i hi2 = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    const __m512i zip_lo = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
+    const __m512i zip_hi = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
+    for (size_t b = 0; b < n / 16; b++) {
+        uint64_t *p = a + 16 * b;
+        __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 8), w, wq;
+        /* X = e0-3, e8-11; Y = e4-7, e12-15: blocks 2b, 2b + 1 of t = 4. */
+        __m512i x = _mm512_permutex2var_epi64(v0, lo4, v1);
+        __m512i y = _mm512_permutex2var_epi64(v0, hi4, v1);
+        ifma_twiddle_x4(roots, quot, n / 8 + 2 * b, &w, &wq);
+        ifma_fwd_butterfly(&x, &y, w, wq, &c);
+        /* X = e0,1,4,5,8,9,12,13; Y = e2,3,6,7,...: blocks 4b..4b + 3 of t = 2. */
+        __m512i x2 = _mm512_permutex2var_epi64(x, lo2, y);
+        __m512i y2 = _mm512_permutex2var_epi64(x, hi2, y);
+        ifma_twiddle_x2(roots, quot, n / 4 + 4 * b, &w, &wq);
+        ifma_fwd_butterfly(&x2, &y2, w, wq, &c);
+        /* X = even, Y = odd coefficients: blocks 8b..8b + 7 of t = 1. */
+        x = _mm512_unpacklo_epi64(x2, y2);
+        y = _mm512_unpackhi_epi64(x2, y2);
+        ifma_twiddle_x1(roots, quot, n / 2 + 8 * b, &w, &wq);
+        ifma_fwd_butterfly(&x, &y, w, wq, &c);
+        if (reduce) {
+            x = ifma_sub_if_ge(ifma_sub_if_ge(x, c.two_q), c.q);
+            y = ifma_sub_if_ge(ifma_sub_if_ge(y, c.two_q), c.q);
+        }
+        _mm512_storeu_si512(p, _mm512_permutex2var_epi64(x, zip_lo, y));
+        _mm512_storeu_si512(p + 8, _mm512_permutex2var_epi64(x, zip_hi, y));
+    }
+}
+
+IFMA_TARGET static void
+ifma_fwd_full(const hnnrt_ntt_table *tab, uint64_t *a)
+{
+    ifma_fwd(tab, a, 1);
+}
+
+IFMA_TARGET static void
+ifma_fwd_lazy(const hnnrt_ntt_table *tab, uint64_t *a)
+{
+    ifma_fwd(tab, a, 0);
+}
+
+/* Inverse transform; a in [0, 2q) -> [0, q). */
+IFMA_TARGET static void
+ifma_inv(const hnnrt_ntt_table *tab, uint64_t *a)
+{
+    const size_t n = tab->n;
+    const ifma_consts c = ifma_consts_make(tab->mod.value);
+    const uint64_t *roots = tab->inv_roots, *quot = tab->inv_roots_quot;
+
+    /* t = 1, 2, 4: the forward's register pass, run backwards. */
+    const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
+    const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
+    const __m512i lo2 = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
+    const __m512i hi2 = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
+    const __m512i lo4 = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11);
+    const __m512i hi4 = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
+    for (size_t b = 0; b < n / 16; b++) {
+        uint64_t *p = a + 16 * b;
+        __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 8), w, wq;
+        __m512i x = _mm512_permutex2var_epi64(v0, even, v1);
+        __m512i y = _mm512_permutex2var_epi64(v0, odd, v1);
+        ifma_twiddle_x1(roots, quot, n / 2 + 8 * b, &w, &wq);
+        ifma_inv_butterfly(&x, &y, w, wq, &c);
+        __m512i x2 = _mm512_unpacklo_epi64(x, y);
+        __m512i y2 = _mm512_unpackhi_epi64(x, y);
+        ifma_twiddle_x2(roots, quot, n / 4 + 4 * b, &w, &wq);
+        ifma_inv_butterfly(&x2, &y2, w, wq, &c);
+        x = _mm512_permutex2var_epi64(x2, lo2, y2);
+        y = _mm512_permutex2var_epi64(x2, hi2, y2);
+        ifma_twiddle_x4(roots, quot, n / 8 + 2 * b, &w, &wq);
+        ifma_inv_butterfly(&x, &y, w, wq, &c);
+        _mm512_storeu_si512(p, _mm512_permutex2var_epi64(x, lo4, y));
+        _mm512_storeu_si512(p + 8, _mm512_permutex2var_epi64(x, hi4, y));
+    }
+
+    size_t m = n >> 4, t = 8;
+    for (; m > 1; m >>= 1, t <<= 1) {
+        for (size_t i = 0; i < m; i++) {
+            __m512i w, wq;
+            ifma_twiddle_bcast(roots, quot, m + i, &w, &wq);
+            uint64_t *x = a + 2 * i * t, *y = x + t;
+            for (size_t j = 0; j < t; j += 8) {
+                __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
+                ifma_inv_butterfly(&vx, &vy, w, wq, &c);
+                _mm512_storeu_si512(x + j, vx);
+                _mm512_storeu_si512(y + j, vy);
+            }
+        }
+    }
+
+    /* m = 1: n^-1 folded in, then [0, 2q) -> [0, q). */
+    const __m512i ni = _mm512_set1_epi64((long long)tab->n_inv.op);
+    const __m512i niq = _mm512_set1_epi64((long long)(tab->n_inv.quot >> 12));
+    const __m512i li = _mm512_set1_epi64((long long)tab->last_inv.op);
+    const __m512i liq = _mm512_set1_epi64((long long)(tab->last_inv.quot >> 12));
+    uint64_t *x = a, *y = a + (n >> 1);
+    for (size_t j = 0; j < (n >> 1); j += 8) {
+        __m512i u = _mm512_loadu_si512(x + j), v = _mm512_loadu_si512(y + j);
+        __m512i s = _mm512_add_epi64(u, v);
+        __m512i d = _mm512_sub_epi64(_mm512_add_epi64(u, c.two_q), v);
+        _mm512_storeu_si512(x + j, ifma_sub_if_ge(ifma_mul_lazy(s, ni, niq, &c), c.q));
+        _mm512_storeu_si512(y + j, ifma_sub_if_ge(ifma_mul_lazy(d, li, liq, &c), c.q));
+    }
+}
+
+static void
+ntt_fwd(const hnnrt_ntt_table *t, uint64_t *a)
+{
+    if (ifma_applies(t))
+        ifma_fwd_full(t, a);
+    else
+        hnnrt_ntt_kernels_scalar.fwd(t, a);
+}
+
+static void
+ntt_fwd_lazy(const hnnrt_ntt_table *t, uint64_t *a)
+{
+    if (ifma_applies(t))
+        ifma_fwd_lazy(t, a);
+    else
+        hnnrt_ntt_kernels_scalar.fwd_lazy(t, a);
+}
+
+static void
+ntt_inv(const hnnrt_ntt_table *t, uint64_t *a)
+{
+    if (ifma_applies(t))
+        ifma_inv(t, a);
+    else
+        hnnrt_ntt_kernels_scalar.inv(t, a);
+}
+
+const hnnrt_ntt_kernels hnnrt_ntt_kernels_ifma = {
+    .name = "ifma",
+    .fwd = ntt_fwd,
+    .fwd_lazy = ntt_fwd_lazy,
+    .inv = ntt_inv,
+};
+
+#else
+typedef int hnnrt_ntt_ifma_absent; /* ISO C wants a declaration in every file */
+#endif
