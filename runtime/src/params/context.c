@@ -275,7 +275,7 @@ hnnrt_context_new(hnnrt_context **out, const hnnrt_params_spec *spec, unsigned f
     ctx->dnum = (spec->n_data_primes + ctx->alpha - 1) / ctx->alpha; /* no empty digit */
     ctx->spec.dnum = ctx->dnum;
     ctx->threads = hnnrt_threads_default();
-    ctx->kern = &hnnrt_ntt_kernels_scalar;
+    ctx->kern = hnnrt_ntt_kernels_best();
 
     st = choose_primes(ctx, err);
     if (st == HNNRT_OK)
