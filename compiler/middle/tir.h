@@ -121,14 +121,18 @@ uint32_t hnn_tir_simplify(hnn_tir *tir, hnn_arena *arena);
  * floating-point rounding in hnn_tir_eval:
  *   AFFINE  per row j: b_j + sum_i min/max(W_ji lo_i, W_ji hi_i), widened by
  *           the dot product's rounding bound;
- *   POLY    the hull of the input is cut into buckets; on each, p is sampled
- *           on a Chebyshev-Lobatto grid fine enough that Bernstein's
+ *   POLY    each element's input interval is cut into pieces; on each, p is
+ *           sampled on a Chebyshev-Lobatto grid fine enough that Bernstein's
  *           inequality bounds it between the samples (see tir_range.c);
- *           an element takes the buckets its interval meets;
+ *           wide nodes of high degree bound buckets of the input's hull
+ *           once instead;
  *   ADD     the sum; SOFTARGMAX [0, 1].
  * A bound that overflows is left infinite: hnn_tir_verify then fails, and
  * hnn_tir_build reports it. */
 void hnn_tir_compute_ranges(hnn_tir *tir);
+/* The same for one node, from its inputs' bounds (INPUT: the model's input
+ * range). Nodes own elem_lo/elem_hi arrays of `size` doubles. */
+void hnn_tir_compute_node_range(hnn_tir_node *node);
 
 /* Warns (once per layer, at the layer's `interval`) about every approximated
  * activation whose interval does not cover its input's computed range, which
