@@ -53,7 +53,7 @@ inverse_undoes_forward(void **state)
     const hnnrt_ntt_kernels *k = *state;
     rt_rng r = {11};
     static const unsigned bits[] = {30, 40, 49, 50, 51, 60, 61};
-    for (unsigned log_n = 4; log_n <= 16; log_n += 2)
+    for (unsigned log_n = 4; log_n <= 16; log_n++)
         for (size_t b = 0; b < sizeof bits / sizeof *bits; b++) {
             hnnrt_ntt_table t;
             make_table(&t, log_n, bits[b]);
@@ -199,29 +199,32 @@ kernel_matches_scalar_on_random_inputs(void **state)
 }
 
 /* Inputs at the edges: all 0, all at the top of the range (4q - 1 forward,
- * 2q - 1 inverse), alternating 0 / top, and the residues around q and 2q,
- * with the largest and the smallest prime of 40, 49, 50 and 51 bits. */
+ * 2q - 1 inverse), alternating with the top, and the residues around q and
+ * 2q, with the largest and the smallest prime of 30, 40, 49, 50, 51 and 61
+ * bits; log_n 4 (below the IFMA kernel's minimum), 5, 6 (both parities of
+ * its stage plan), 9 and 14. */
 static void
 kernel_matches_scalar_on_extreme_inputs(void **state)
 {
     const hnnrt_ntt_kernels *k = *state;
     static const unsigned bits[] = {30, 40, 49, 50, 51, 61};
-    for (unsigned log_n = 4; log_n <= 14; log_n += 5)
+    static const unsigned log_ns[] = {4, 5, 6, 9, 14};
+    for (size_t l = 0; l < sizeof log_ns / sizeof *log_ns; l++)
         for (size_t b = 0; b < sizeof bits / sizeof *bits; b++)
             for (int smallest = 0; smallest <= 1; smallest++) {
                 hnnrt_ntt_table t;
                 uint64_t q;
                 if (smallest) {
                     /* The smallest q = 1 (mod 2n) of the size that is prime. */
-                    const uint64_t two_n = 2ull << log_n;
+                    const uint64_t two_n = 2ull << log_ns[l];
                     q = (1ull << (bits[b] - 1)) + 1;
                     while (!hnnrt_mod_is_prime(q))
                         q += two_n;
                     assert_true(q < (1ull << bits[b]));
                 } else {
-                    assert_int_equal(hnnrt_mod_ntt_primes(bits[b], 2ull << log_n, 1, NULL, 0, &q), 1);
+                    assert_int_equal(hnnrt_mod_ntt_primes(bits[b], 2ull << log_ns[l], 1, NULL, 0, &q), 1);
                 }
-                assert_int_equal(hnnrt_ntt_table_init(&t, q, log_n, NULL), HNNRT_OK);
+                assert_int_equal(hnnrt_ntt_table_init(&t, q, log_ns[l], NULL), HNNRT_OK);
                 const size_t n = t.n;
                 uint64_t *fin = malloc(n * 8), *iin = malloc(n * 8), *want = malloc(n * 8), *got = malloc(n * 8);
                 const uint64_t fwd_vals[] = {0, 4 * q - 1, q - 1, q, 2 * q - 1, 2 * q, 3 * q, 1};

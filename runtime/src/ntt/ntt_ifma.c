@@ -1,7 +1,7 @@
 /*
  * The AVX-512 IFMA kernels: Harvey's lazy butterflies on eight 64-bit lanes,
  * multiplying with the 52-bit instructions vpmadd52luq / vpmadd52huq, for
- * primes q < 2^50. Larger primes, and n < 16, go to the scalar kernels, so
+ * primes q < 2^50. Larger primes, and n < 32, go to the scalar kernels, so
  * the table serves every prime. Only these functions carry the AVX-512
  * target; hnnrt_ntt_kernels_best hands them out only when the CPU has
  * AVX512F, AVX512VL and AVX512IFMA.
@@ -43,13 +43,19 @@
  * returns a representative in [0, 4q) of the same residue, which need not be
  * the one the scalar kernel returns.
  *
- * Layout. Stages with a half-width t >= 8 take whole vectors: X from x[j..],
- * Y from y[j..], one broadcast twiddle per block. The last three stages
+ * Layout (forward; the inverse runs the same plan backwards). The log_n - 3
+ * stages with half-width t >= 8 go in pairs (t, t/2), one pass over the data
+ * per pair: four vectors x0..x3 at offsets 0, t/2, t, 3t/2 of a block, the
+ * butterflies (x0, x2), (x1, x3) with one broadcast twiddle, then (x0, x1),
+ * (x2, x3) with the two twiddles of the next stage. The last three stages
  * (t = 4, 2, 1) run on 16 coefficients in two registers: permutations put the
  * lanes to pair into X and Y (for t = 4: coefficients 0-3, 8-11 and 4-7,
- * 12-15), the twiddles for the lanes come from the roots table by a
- * broadcast or a lane permutation, and the coefficients are put back in
- * order once, after the third stage. The inverse runs the same in reverse.
+ * 12-15), the lanes' twiddles come from the roots table by a broadcast or a
+ * lane permutation, and the coefficients go back in order once, after the
+ * third stage (with the final reduction, for fwd). When log_n - 3 is odd, the
+ * t = 8 stage joins that register pass (32 coefficients at a time). The
+ * inverse's last pair (m = 2, 1) folds in n^-1 and the final reduction.
+ * All loads and stores are unaligned ones: callers' limbs need no alignment.
  */
 #include "ntt/ntt.h"
 
@@ -58,19 +64,22 @@
 #include <immintrin.h>
 
 #define IFMA_TARGET __attribute__((target("avx512f,avx512ifma,avx512vl")))
+/* Helpers are forced inline: a call would pass the vectors through memory. */
+#define IFMA_INLINE IFMA_TARGET static inline __attribute__((always_inline))
 
-/* The kernels apply to q < 2^50 and n >= 16 (two registers of coefficients). */
+/* The kernels apply to q < 2^50 and n >= 32 (the inverse ends with a pair of
+ * stages over four registers' worth of coefficients). */
 static int
 ifma_applies(const hnnrt_ntt_table *t)
 {
-    return t->mod.value < ((uint64_t)1 << 50) && t->n >= 16;
+    return t->mod.value < ((uint64_t)1 << 50) && t->n >= 32;
 }
 
 typedef struct ifma_consts {
     __m512i q, two_q, neg_q, mask52;
 } ifma_consts;
 
-IFMA_TARGET static inline ifma_consts
+IFMA_INLINE ifma_consts
 ifma_consts_make(uint64_t q)
 {
     ifma_consts c;
@@ -82,7 +91,7 @@ ifma_consts_make(uint64_t q)
 }
 
 /* y < 2^52, w < q, wq = floor(w * 2^52 / q) -> w * y mod q in [0, 2q). */
-IFMA_TARGET static inline __m512i
+IFMA_INLINE __m512i
 ifma_mul_lazy(__m512i y, __m512i w, __m512i wq, const ifma_consts *c)
 {
     const __m512i zero = _mm512_setzero_si512();
@@ -93,14 +102,14 @@ ifma_mul_lazy(__m512i y, __m512i w, __m512i wq, const ifma_consts *c)
 }
 
 /* x in [0, 2m) -> x mod m. */
-IFMA_TARGET static inline __m512i
+IFMA_INLINE __m512i
 ifma_sub_if_ge(__m512i x, __m512i m)
 {
     return _mm512_min_epu64(x, _mm512_sub_epi64(x, m));
 }
 
 /* X, Y in [0, 4q) -> X + wY, X - wY in [0, 4q). */
-IFMA_TARGET static inline void
+IFMA_INLINE void
 ifma_fwd_butterfly(__m512i *x, __m512i *y, __m512i w, __m512i wq, const ifma_consts *c)
 {
     __m512i u = ifma_sub_if_ge(*x, c->two_q);
@@ -110,7 +119,7 @@ ifma_fwd_butterfly(__m512i *x, __m512i *y, __m512i w, __m512i wq, const ifma_con
 }
 
 /* X, Y in [0, 2q) -> X + Y, w(X - Y) in [0, 2q). */
-IFMA_TARGET static inline void
+IFMA_INLINE void
 ifma_inv_butterfly(__m512i *x, __m512i *y, __m512i w, __m512i wq, const ifma_consts *c)
 {
     __m512i t = _mm512_sub_epi64(_mm512_add_epi64(*x, c->two_q), *y);
@@ -118,8 +127,19 @@ ifma_inv_butterfly(__m512i *x, __m512i *y, __m512i w, __m512i wq, const ifma_con
     *y = ifma_mul_lazy(t, w, wq, c);
 }
 
+/* The inverse's last stage, X, Y in [0, 2q) -> (X + Y) / n, w(X - Y) / n in [0, q). */
+IFMA_INLINE void
+ifma_inv_last_butterfly(__m512i *x, __m512i *y, __m512i ni, __m512i niq, __m512i li, __m512i liq,
+                        const ifma_consts *c)
+{
+    __m512i s = _mm512_add_epi64(*x, *y);
+    __m512i d = _mm512_sub_epi64(_mm512_add_epi64(*x, c->two_q), *y);
+    *x = ifma_sub_if_ge(ifma_mul_lazy(s, ni, niq, c), c->q);
+    *y = ifma_sub_if_ge(ifma_mul_lazy(d, li, liq, c), c->q);
+}
+
 /* Twiddle and its 52-bit quotient, the same in every lane. */
-IFMA_TARGET static inline void
+IFMA_INLINE void
 ifma_twiddle_bcast(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *w, __m512i *wq)
 {
     *w = _mm512_set1_epi64((long long)op[k]);
@@ -127,7 +147,7 @@ ifma_twiddle_bcast(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *
 }
 
 /* Lanes 0-3 get twiddle k, lanes 4-7 twiddle k + 1 (the t = 4 stage). */
-IFMA_TARGET static inline void
+IFMA_INLINE void
 ifma_twiddle_x4(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *w, __m512i *wq)
 {
     *w = _mm512_mask_set1_epi64(_mm512_set1_epi64((long long)op[k]), 0xF0, (long long)op[k + 1]);
@@ -136,7 +156,7 @@ ifma_twiddle_x4(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *w, 
 }
 
 /* Lanes 2i, 2i + 1 get twiddle k + i, i < 4 (the t = 2 stage). */
-IFMA_TARGET static inline void
+IFMA_INLINE void
 ifma_twiddle_x2(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *w, __m512i *wq)
 {
     const __m512i dup = _mm512_setr_epi64(0, 0, 1, 1, 2, 2, 3, 3);
@@ -147,67 +167,112 @@ ifma_twiddle_x2(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *w, 
 }
 
 /* Lane i gets twiddle k + i (the t = 1 stage). */
-IFMA_TARGET static inline void
+IFMA_INLINE void
 ifma_twiddle_x1(const uint64_t *op, const uint64_t *quot, size_t k, __m512i *w, __m512i *wq)
 {
     *w = _mm512_loadu_si512(op + k);
     *wq = _mm512_srli_epi64(_mm512_loadu_si512(quot + k), 12);
 }
 
-/* Forward transform; a in [0, 4q) -> [0, 4q), or [0, q) when reduce. */
-IFMA_TARGET static inline void
-ifma_fwd(const hnnrt_ntt_table *tab, uint64_t *a, int reduce)
+/* Forward stages t = 4, 2, 1 on coefficients e0..e15 of 16-block b, held
+ * in v0 (e0..e7) and v1 (e8..e15); inputs and outputs in [0, 4q), or
+ * [0, q) on output when reduce. */
+IFMA_INLINE void
+ifma_fwd_last3(__m512i *v0, __m512i *v1, const uint64_t *roots, const uint64_t *quot, size_t n, size_t b,
+               int reduce, const ifma_consts *c)
 {
-    const size_t n = tab->n;
-    const ifma_consts c = ifma_consts_make(tab->mod.value);
-    const uint64_t *roots = tab->roots, *quot = tab->roots_quot;
-
-    size_t m = 1, t = n >> 1;
-    for (; t >= 8; m <<= 1, t >>= 1) {
-        for (size_t i = 0; i < m; i++) {
-            __m512i w, wq;
-            ifma_twiddle_bcast(roots, quot, m + i, &w, &wq);
-            uint64_t *x = a + 2 * i * t, *y = x + t;
-            for (size_t j = 0; j < t; j += 8) {
-                __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
-                ifma_fwd_butterfly(&vx, &vy, w, wq, &c);
-                _mm512_storeu_si512(x + j, vx);
-                _mm512_storeu_si512(y + j, vy);
-            }
-        }
-    }
-
-    /* t = 4, 2, 1: blocks of 16 coefficients e0..e15 in two registers. */
     const __m512i lo4 = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11);
     const __m512i hi4 = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
     const __m512i lo2 = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
     const __m512i hi2 = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
     const __m512i zip_lo = _mm512_setr_epi64(0, 8, 1, 9, 2, 10, 3, 11);
     const __m512i zip_hi = _mm512_setr_epi64(4, 12, 5, 13, 6, 14, 7, 15);
-    for (size_t b = 0; b < n / 16; b++) {
-        uint64_t *p = a + 16 * b;
-        __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 8), w, wq;
-        /* X = e0-3, e8-11; Y = e4-7, e12-15: blocks 2b, 2b + 1 of t = 4. */
-        __m512i x = _mm512_permutex2var_epi64(v0, lo4, v1);
-        __m512i y = _mm512_permutex2var_epi64(v0, hi4, v1);
-        ifma_twiddle_x4(roots, quot, n / 8 + 2 * b, &w, &wq);
-        ifma_fwd_butterfly(&x, &y, w, wq, &c);
-        /* X = e0,1,4,5,8,9,12,13; Y = e2,3,6,7,...: blocks 4b..4b + 3 of t = 2. */
-        __m512i x2 = _mm512_permutex2var_epi64(x, lo2, y);
-        __m512i y2 = _mm512_permutex2var_epi64(x, hi2, y);
-        ifma_twiddle_x2(roots, quot, n / 4 + 4 * b, &w, &wq);
-        ifma_fwd_butterfly(&x2, &y2, w, wq, &c);
-        /* X = even, Y = odd coefficients: blocks 8b..8b + 7 of t = 1. */
-        x = _mm512_unpacklo_epi64(x2, y2);
-        y = _mm512_unpackhi_epi64(x2, y2);
-        ifma_twiddle_x1(roots, quot, n / 2 + 8 * b, &w, &wq);
-        ifma_fwd_butterfly(&x, &y, w, wq, &c);
-        if (reduce) {
-            x = ifma_sub_if_ge(ifma_sub_if_ge(x, c.two_q), c.q);
-            y = ifma_sub_if_ge(ifma_sub_if_ge(y, c.two_q), c.q);
+    __m512i w, wq;
+    /* X = e0-3, e8-11; Y = e4-7, e12-15: blocks 2b, 2b + 1 of t = 4. */
+    __m512i x = _mm512_permutex2var_epi64(*v0, lo4, *v1);
+    __m512i y = _mm512_permutex2var_epi64(*v0, hi4, *v1);
+    ifma_twiddle_x4(roots, quot, n / 8 + 2 * b, &w, &wq);
+    ifma_fwd_butterfly(&x, &y, w, wq, c);
+    /* X = e0,1,4,5,8,9,12,13; Y = e2,3,6,7,...: blocks 4b..4b + 3 of t = 2. */
+    __m512i x2 = _mm512_permutex2var_epi64(x, lo2, y);
+    __m512i y2 = _mm512_permutex2var_epi64(x, hi2, y);
+    ifma_twiddle_x2(roots, quot, n / 4 + 4 * b, &w, &wq);
+    ifma_fwd_butterfly(&x2, &y2, w, wq, c);
+    /* X = even, Y = odd coefficients: blocks 8b..8b + 7 of t = 1. */
+    x = _mm512_unpacklo_epi64(x2, y2);
+    y = _mm512_unpackhi_epi64(x2, y2);
+    ifma_twiddle_x1(roots, quot, n / 2 + 8 * b, &w, &wq);
+    ifma_fwd_butterfly(&x, &y, w, wq, c);
+    if (reduce) {
+        x = ifma_sub_if_ge(ifma_sub_if_ge(x, c->two_q), c->q);
+        y = ifma_sub_if_ge(ifma_sub_if_ge(y, c->two_q), c->q);
+    }
+    *v0 = _mm512_permutex2var_epi64(x, zip_lo, y);
+    *v1 = _mm512_permutex2var_epi64(x, zip_hi, y);
+}
+
+/* Forward transform; a in [0, 4q) -> [0, 4q), or [0, q) when reduce.
+ * The log_n - 3 stages with t >= 8 run in pairs (t, t/2), one pass over the
+ * data each; when their count is odd, the t = 8 stage joins the register
+ * pass (32 coefficients, two 16-blocks, at a time). */
+IFMA_INLINE void
+ifma_fwd(const hnnrt_ntt_table *tab, uint64_t *a, int reduce)
+{
+    const size_t n = tab->n;
+    const ifma_consts c = ifma_consts_make(tab->mod.value);
+    const uint64_t *roots = tab->roots, *quot = tab->roots_quot;
+    const int t8_in_registers = (tab->log_n - 3) & 1;
+    const size_t t_low = t8_in_registers ? 16 : 8; /* the last stage paired */
+
+    size_t m = 1, t = n >> 1;
+    for (; t >= 2 * t_low; m <<= 2, t >>= 2) {
+        const size_t h = t >> 1;
+        for (size_t i = 0; i < m; i++) {
+            __m512i w, wq, wa, waq, wb, wbq;
+            ifma_twiddle_bcast(roots, quot, m + i, &w, &wq);
+            ifma_twiddle_bcast(roots, quot, 2 * m + 2 * i, &wa, &waq);
+            ifma_twiddle_bcast(roots, quot, 2 * m + 2 * i + 1, &wb, &wbq);
+            uint64_t *x0 = a + 2 * i * t, *x1 = x0 + h, *x2 = x0 + t, *x3 = x2 + h;
+            for (size_t j = 0; j < h; j += 8) {
+                __m512i v0 = _mm512_loadu_si512(x0 + j), v1 = _mm512_loadu_si512(x1 + j);
+                __m512i v2 = _mm512_loadu_si512(x2 + j), v3 = _mm512_loadu_si512(x3 + j);
+                ifma_fwd_butterfly(&v0, &v2, w, wq, &c);
+                ifma_fwd_butterfly(&v1, &v3, w, wq, &c);
+                ifma_fwd_butterfly(&v0, &v1, wa, waq, &c);
+                ifma_fwd_butterfly(&v2, &v3, wb, wbq, &c);
+                _mm512_storeu_si512(x0 + j, v0);
+                _mm512_storeu_si512(x1 + j, v1);
+                _mm512_storeu_si512(x2 + j, v2);
+                _mm512_storeu_si512(x3 + j, v3);
+            }
         }
-        _mm512_storeu_si512(p, _mm512_permutex2var_epi64(x, zip_lo, y));
-        _mm512_storeu_si512(p + 8, _mm512_permutex2var_epi64(x, zip_hi, y));
+    }
+
+    if (t8_in_registers) {
+        /* t = 8 (m = n/16): 16-blocks 2b and 2b + 1 are one block each. */
+        for (size_t b = 0; b < n / 32; b++) {
+            uint64_t *p = a + 32 * b;
+            __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 8);
+            __m512i v2 = _mm512_loadu_si512(p + 16), v3 = _mm512_loadu_si512(p + 24), w, wq;
+            ifma_twiddle_bcast(roots, quot, n / 16 + 2 * b, &w, &wq);
+            ifma_fwd_butterfly(&v0, &v1, w, wq, &c);
+            ifma_twiddle_bcast(roots, quot, n / 16 + 2 * b + 1, &w, &wq);
+            ifma_fwd_butterfly(&v2, &v3, w, wq, &c);
+            ifma_fwd_last3(&v0, &v1, roots, quot, n, 2 * b, reduce, &c);
+            ifma_fwd_last3(&v2, &v3, roots, quot, n, 2 * b + 1, reduce, &c);
+            _mm512_storeu_si512(p, v0);
+            _mm512_storeu_si512(p + 8, v1);
+            _mm512_storeu_si512(p + 16, v2);
+            _mm512_storeu_si512(p + 24, v3);
+        }
+    } else {
+        for (size_t b = 0; b < n / 16; b++) {
+            uint64_t *p = a + 16 * b;
+            __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 8);
+            ifma_fwd_last3(&v0, &v1, roots, quot, n, b, reduce, &c);
+            _mm512_storeu_si512(p, v0);
+            _mm512_storeu_si512(p + 8, v1);
+        }
     }
 }
 
@@ -223,67 +288,118 @@ ifma_fwd_lazy(const hnnrt_ntt_table *tab, uint64_t *a)
     ifma_fwd(tab, a, 0);
 }
 
-/* Inverse transform; a in [0, 2q) -> [0, q). */
-IFMA_TARGET static void
-ifma_inv(const hnnrt_ntt_table *tab, uint64_t *a)
+/* Inverse stages t = 1, 2, 4 on 16-block b in v0, v1; [0, 2q) in and out. */
+IFMA_INLINE void
+ifma_inv_first3(__m512i *v0, __m512i *v1, const uint64_t *roots, const uint64_t *quot, size_t n, size_t b,
+                const ifma_consts *c)
 {
-    const size_t n = tab->n;
-    const ifma_consts c = ifma_consts_make(tab->mod.value);
-    const uint64_t *roots = tab->inv_roots, *quot = tab->inv_roots_quot;
-
-    /* t = 1, 2, 4: the forward's register pass, run backwards. */
     const __m512i even = _mm512_setr_epi64(0, 2, 4, 6, 8, 10, 12, 14);
     const __m512i odd = _mm512_setr_epi64(1, 3, 5, 7, 9, 11, 13, 15);
     const __m512i lo2 = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
     const __m512i hi2 = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
     const __m512i lo4 = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11);
     const __m512i hi4 = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
-    for (size_t b = 0; b < n / 16; b++) {
-        uint64_t *p = a + 16 * b;
-        __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 8), w, wq;
-        __m512i x = _mm512_permutex2var_epi64(v0, even, v1);
-        __m512i y = _mm512_permutex2var_epi64(v0, odd, v1);
-        ifma_twiddle_x1(roots, quot, n / 2 + 8 * b, &w, &wq);
-        ifma_inv_butterfly(&x, &y, w, wq, &c);
-        __m512i x2 = _mm512_unpacklo_epi64(x, y);
-        __m512i y2 = _mm512_unpackhi_epi64(x, y);
-        ifma_twiddle_x2(roots, quot, n / 4 + 4 * b, &w, &wq);
-        ifma_inv_butterfly(&x2, &y2, w, wq, &c);
-        x = _mm512_permutex2var_epi64(x2, lo2, y2);
-        y = _mm512_permutex2var_epi64(x2, hi2, y2);
-        ifma_twiddle_x4(roots, quot, n / 8 + 2 * b, &w, &wq);
-        ifma_inv_butterfly(&x, &y, w, wq, &c);
-        _mm512_storeu_si512(p, _mm512_permutex2var_epi64(x, lo4, y));
-        _mm512_storeu_si512(p + 8, _mm512_permutex2var_epi64(x, hi4, y));
+    __m512i w, wq;
+    __m512i x = _mm512_permutex2var_epi64(*v0, even, *v1);
+    __m512i y = _mm512_permutex2var_epi64(*v0, odd, *v1);
+    ifma_twiddle_x1(roots, quot, n / 2 + 8 * b, &w, &wq);
+    ifma_inv_butterfly(&x, &y, w, wq, c);
+    __m512i x2 = _mm512_unpacklo_epi64(x, y);
+    __m512i y2 = _mm512_unpackhi_epi64(x, y);
+    ifma_twiddle_x2(roots, quot, n / 4 + 4 * b, &w, &wq);
+    ifma_inv_butterfly(&x2, &y2, w, wq, c);
+    x = _mm512_permutex2var_epi64(x2, lo2, y2);
+    y = _mm512_permutex2var_epi64(x2, hi2, y2);
+    ifma_twiddle_x4(roots, quot, n / 8 + 2 * b, &w, &wq);
+    ifma_inv_butterfly(&x, &y, w, wq, c);
+    *v0 = _mm512_permutex2var_epi64(x, lo4, y);
+    *v1 = _mm512_permutex2var_epi64(x, hi4, y);
+}
+
+/* Inverse transform; a in [0, 2q) -> [0, q). The forward's plan backwards:
+ * the register pass (with t = 8 when the log_n - 3 stages m = n/16 .. 1
+ * are odd in number), then pairs (m, m/2); the last pair, (2, 1), folds in
+ * n^-1 and reduces to [0, q). */
+IFMA_TARGET static void
+ifma_inv(const hnnrt_ntt_table *tab, uint64_t *a)
+{
+    const size_t n = tab->n;
+    const ifma_consts c = ifma_consts_make(tab->mod.value);
+    const uint64_t *roots = tab->inv_roots, *quot = tab->inv_roots_quot;
+    size_t m, t;
+
+    if ((tab->log_n - 3) & 1) {
+        for (size_t b = 0; b < n / 32; b++) {
+            uint64_t *p = a + 32 * b;
+            __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 8);
+            __m512i v2 = _mm512_loadu_si512(p + 16), v3 = _mm512_loadu_si512(p + 24), w, wq;
+            ifma_inv_first3(&v0, &v1, roots, quot, n, 2 * b, &c);
+            ifma_inv_first3(&v2, &v3, roots, quot, n, 2 * b + 1, &c);
+            ifma_twiddle_bcast(roots, quot, n / 16 + 2 * b, &w, &wq);
+            ifma_inv_butterfly(&v0, &v1, w, wq, &c);
+            ifma_twiddle_bcast(roots, quot, n / 16 + 2 * b + 1, &w, &wq);
+            ifma_inv_butterfly(&v2, &v3, w, wq, &c);
+            _mm512_storeu_si512(p, v0);
+            _mm512_storeu_si512(p + 8, v1);
+            _mm512_storeu_si512(p + 16, v2);
+            _mm512_storeu_si512(p + 24, v3);
+        }
+        m = n >> 5;
+        t = 16;
+    } else {
+        for (size_t b = 0; b < n / 16; b++) {
+            uint64_t *p = a + 16 * b;
+            __m512i v0 = _mm512_loadu_si512(p), v1 = _mm512_loadu_si512(p + 8);
+            ifma_inv_first3(&v0, &v1, roots, quot, n, b, &c);
+            _mm512_storeu_si512(p, v0);
+            _mm512_storeu_si512(p + 8, v1);
+        }
+        m = n >> 4;
+        t = 8;
     }
 
-    size_t m = n >> 4, t = 8;
-    for (; m > 1; m >>= 1, t <<= 1) {
-        for (size_t i = 0; i < m; i++) {
-            __m512i w, wq;
-            ifma_twiddle_bcast(roots, quot, m + i, &w, &wq);
-            uint64_t *x = a + 2 * i * t, *y = x + t;
+    for (; m > 2; m >>= 2, t <<= 2) {
+        for (size_t i = 0; i < m / 2; i++) {
+            __m512i w, wq, wa, waq, wb, wbq;
+            ifma_twiddle_bcast(roots, quot, m + 2 * i, &wa, &waq);
+            ifma_twiddle_bcast(roots, quot, m + 2 * i + 1, &wb, &wbq);
+            ifma_twiddle_bcast(roots, quot, m / 2 + i, &w, &wq);
+            uint64_t *x0 = a + 4 * i * t, *x1 = x0 + t, *x2 = x1 + t, *x3 = x2 + t;
             for (size_t j = 0; j < t; j += 8) {
-                __m512i vx = _mm512_loadu_si512(x + j), vy = _mm512_loadu_si512(y + j);
-                ifma_inv_butterfly(&vx, &vy, w, wq, &c);
-                _mm512_storeu_si512(x + j, vx);
-                _mm512_storeu_si512(y + j, vy);
+                __m512i v0 = _mm512_loadu_si512(x0 + j), v1 = _mm512_loadu_si512(x1 + j);
+                __m512i v2 = _mm512_loadu_si512(x2 + j), v3 = _mm512_loadu_si512(x3 + j);
+                ifma_inv_butterfly(&v0, &v1, wa, waq, &c);
+                ifma_inv_butterfly(&v2, &v3, wb, wbq, &c);
+                ifma_inv_butterfly(&v0, &v2, w, wq, &c);
+                ifma_inv_butterfly(&v1, &v3, w, wq, &c);
+                _mm512_storeu_si512(x0 + j, v0);
+                _mm512_storeu_si512(x1 + j, v1);
+                _mm512_storeu_si512(x2 + j, v2);
+                _mm512_storeu_si512(x3 + j, v3);
             }
         }
     }
 
-    /* m = 1: n^-1 folded in, then [0, 2q) -> [0, q). */
+    /* m = 2, then m = 1 with n^-1 (t = n/4 here). */
+    __m512i wa, waq, wb, wbq;
+    ifma_twiddle_bcast(roots, quot, 2, &wa, &waq);
+    ifma_twiddle_bcast(roots, quot, 3, &wb, &wbq);
     const __m512i ni = _mm512_set1_epi64((long long)tab->n_inv.op);
     const __m512i niq = _mm512_set1_epi64((long long)(tab->n_inv.quot >> 12));
     const __m512i li = _mm512_set1_epi64((long long)tab->last_inv.op);
     const __m512i liq = _mm512_set1_epi64((long long)(tab->last_inv.quot >> 12));
-    uint64_t *x = a, *y = a + (n >> 1);
-    for (size_t j = 0; j < (n >> 1); j += 8) {
-        __m512i u = _mm512_loadu_si512(x + j), v = _mm512_loadu_si512(y + j);
-        __m512i s = _mm512_add_epi64(u, v);
-        __m512i d = _mm512_sub_epi64(_mm512_add_epi64(u, c.two_q), v);
-        _mm512_storeu_si512(x + j, ifma_sub_if_ge(ifma_mul_lazy(s, ni, niq, &c), c.q));
-        _mm512_storeu_si512(y + j, ifma_sub_if_ge(ifma_mul_lazy(d, li, liq, &c), c.q));
+    uint64_t *x0 = a, *x1 = x0 + t, *x2 = x1 + t, *x3 = x2 + t;
+    for (size_t j = 0; j < t; j += 8) {
+        __m512i v0 = _mm512_loadu_si512(x0 + j), v1 = _mm512_loadu_si512(x1 + j);
+        __m512i v2 = _mm512_loadu_si512(x2 + j), v3 = _mm512_loadu_si512(x3 + j);
+        ifma_inv_butterfly(&v0, &v1, wa, waq, &c);
+        ifma_inv_butterfly(&v2, &v3, wb, wbq, &c);
+        ifma_inv_last_butterfly(&v0, &v2, ni, niq, li, liq, &c);
+        ifma_inv_last_butterfly(&v1, &v3, ni, niq, li, liq, &c);
+        _mm512_storeu_si512(x0 + j, v0);
+        _mm512_storeu_si512(x1 + j, v1);
+        _mm512_storeu_si512(x2 + j, v2);
+        _mm512_storeu_si512(x3 + j, v3);
     }
 }
 
