@@ -758,6 +758,21 @@ lower_prunes_unused_and_rejects_what_cannot_run(void **state)
     free(text);
     tir_done(&c);
 
+    /* degree auto that no degree up to 63 meets: the best fit, and a warning */
+    c = tir_load_text("model m {\n"
+                      "  input x: vector(2) range [-6, 6];\n"
+                      "  layer r = relu(x, degree auto, interval [-6, 6]);\n"
+                      "  output r;\n"
+                      "}\n");
+    assert_non_null(c.tir);
+    assert_int_equal(c.tir->output->u.poly.cheb.degree, 63);
+    assert_int_equal(hnn_diag_warning_count(c.diag), 1);
+    text = hnn_test_diag_text(c.diag);
+    assert_non_null(strstr(text, "t.hnn:3:28: warning: no degree up to 63 approximates relu on [-6, 6] "
+                                 "within 2^-14 (the target for 12 bits); degree 63 is used"));
+    free(text);
+    tir_done(&c);
+
     /* Nothing but the input. */
     c = tir_load_text("model m {\n  input x: vector(3) range [0, 1];\n  output x;\n}\n");
     assert_non_null(c.tir);
