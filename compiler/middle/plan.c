@@ -61,6 +61,8 @@ hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *a
     hnn_tir_simplify(plan->tir, arena);
     if (!check_tir(opt, plan->tir, "tir-simplify", diag, model))
         return NULL;
+    /* Activation intervals against the bounds sharpened by merging. */
+    hnn_tir_check_intervals(plan->tir, diag);
     if (dump_here(opt, "tir-simplify"))
         hnn_tir_print(dump_file(opt), plan->tir);
 

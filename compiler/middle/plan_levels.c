@@ -27,15 +27,16 @@ copy_node(hnn_hir *dst, const hnn_hir_node *n, uint32_t a, uint32_t b)
 }
 
 /* During this pass hnn_hir_node.level holds the depth. */
+/* The aligned copy is charged to the consuming layer `tir` in reports. */
 static uint32_t
-align(hnn_hir *h, aligned *cache, uint32_t x, uint32_t depth)
+align(hnn_hir *h, aligned *cache, uint32_t x, uint32_t depth, uint32_t tir)
 {
     uint32_t d = hnn_hir_at(h, x)->level;
     if (d >= depth)
         return x;
     if (cache[x].depth == depth)
         return cache[x].id;
-    uint32_t tir = hnn_hir_at(h, x)->tir, y = x;
+    uint32_t y = x;
     if (depth - d >= 2) {
         y = hnn_hir_emit(h, HNN_HIR_DROP_LEVEL, y, HNN_HIR_NONE, tir);
         hnn_hir_at(h, y)->level = depth - 1;
@@ -74,8 +75,8 @@ hnn_plan_levels(hnn_hir **hir, hnn_arena *arena)
         if (nops == 2) {
             uint32_t da = hnn_hir_at(h, a)->level, db = hnn_hir_at(h, b)->level;
             depth = da > db ? da : db;
-            a = align(h, cache, a, depth);
-            b = align(h, cache, b, depth);
+            a = align(h, cache, a, depth, n->tir);
+            b = align(h, cache, b, depth, n->tir);
         } else if (nops == 1) {
             depth = hnn_hir_at(h, a)->level + (n->op == HNN_HIR_RESCALE);
         }

@@ -1,0 +1,212 @@
+/*
+ * lower: tensor IR -> HE IR, batch packing (CryptoNets-style): element i of
+ * every tensor is one ciphertext whose slot s holds sample s, so linear maps
+ * are multiply-accumulates by scalars and nothing rotates.
+ *
+ * Levels are not assigned here: each product is followed by its RESCALE (a
+ * multiply-accumulate rescales once, after the sum — a lazy rescale), and
+ * the levels pass aligns operands afterwards.
+ */
+#include <math.h>
+#include <string.h>
+
+#include "front/bug.h"
+#include "middle/plan.h"
+
+typedef struct lower_state {
+    const hnn_tir *tir;
+    hnn_hir *hir;
+    hnn_arena *arena;
+    uint32_t **val;        /* per TIR node: HE IR id of each element */
+    bool *folded;          /* per TIR node: an AFFINE already mapped onto its POLY's [-1, 1] */
+} lower_state;
+
+static uint32_t
+emit1(lower_state *s, hnn_hir_op op, uint32_t a, uint32_t tir)
+{
+    return hnn_hir_emit(s->hir, op, a, HNN_HIR_NONE, tir);
+}
+
+static uint32_t
+mul_const(lower_state *s, uint32_t a, double c, uint32_t tir)
+{
+    uint32_t id = emit1(s, HNN_HIR_MUL_CONST, a, tir);
+    hnn_hir_at(s->hir, id)->c = c;
+    return id;
+}
+
+static uint32_t
+add_const(lower_state *s, uint32_t a, double c, uint32_t tir)
+{
+    if (c == 0)
+        return a;
+    uint32_t id = emit1(s, HNN_HIR_ADD_CONST, a, tir);
+    hnn_hir_at(s->hir, id)->c = c;
+    return id;
+}
+
+/* The single consumer of node n, or NULL. */
+static const hnn_tir_node *
+sole_consumer(const hnn_tir *tir, const hnn_tir_node *n)
+{
+    if (n->uses != 1 || n == tir->output)
+        return NULL;
+    for (uint32_t i = n->id + 1; i < tir->n_nodes; i++)
+        for (uint32_t k = 0; k < tir->nodes[i]->n_in; k++)
+            if (tir->nodes[i]->in[k] == n)
+                return tir->nodes[i];
+    return NULL;
+}
+
+static bool
+is_exact_poly(const hnn_tir_node *p)
+{
+    return p->u.poly.source == HNN_OP_SQUARE || p->u.poly.source == HNN_OP_POLY;
+}
+
+static void
+lower_affine(lower_state *s, const hnn_tir_node *n)
+{
+    const hnn_sparse *w = &n->u.affine.w;
+    const uint32_t *x = s->val[n->in[0]->id];
+    double alpha = 1, beta = 0;
+    const hnn_tir_node *next = sole_consumer(s->tir, n);
+    if (next && next->kind == HNN_TIR_POLY && !is_exact_poly(next)) {
+        /* Fold the POLY's change of variable t = alpha y + beta into this map. */
+        hnn_cheb_affine(&next->u.poly.cheb, &alpha, &beta);
+        s->folded[n->id] = true;
+    }
+    uint32_t *out = hnn_arena_array(s->arena, n->size, sizeof *out);
+    for (uint32_t j = 0; j < n->size; j++) {
+        uint32_t acc = HNN_HIR_NONE;
+        for (size_t k = w->row_start[j]; k < w->row_start[j + 1]; k++) {
+            double c = alpha * w->val[k];
+            if (c == 0)
+                continue;
+            uint32_t t = mul_const(s, x[w->col[k]], c, n->id);
+            acc = acc == HNN_HIR_NONE ? t : hnn_hir_emit(s->hir, HNN_HIR_ADD, acc, t, n->id);
+        }
+        if (acc == HNN_HIR_NONE) /* an all-zero row: a ciphertext of the bias alone */
+            acc = mul_const(s, x[0], 0.0, n->id);
+        acc = emit1(s, HNN_HIR_RESCALE, acc, n->id);
+        out[j] = add_const(s, acc, alpha * n->u.affine.bias[j] + beta, n->id);
+    }
+    s->val[n->id] = out;
+}
+
+/* One element through a polynomial program. */
+static uint32_t
+run_program(lower_state *s, const hnn_approx_program *prog, uint32_t t, uint32_t tir, uint32_t *tmp)
+{
+    for (uint32_t i = 0; i < prog->n_instr; i++) {
+        const hnn_approx_instr *in = &prog->instr[i];
+        uint32_t a = in->a < i ? tmp[in->a] : HNN_HIR_NONE, b = in->b < i ? tmp[in->b] : HNN_HIR_NONE;
+        switch (in->op) {
+        case HNN_APPROX_INPUT:
+            tmp[i] = t;
+            break;
+        case HNN_APPROX_MUL: {
+            uint32_t m = hnn_hir_emit(s->hir, HNN_HIR_MUL_CT, a, b, tir);
+            m = emit1(s, HNN_HIR_RELIN, m, tir);
+            tmp[i] = emit1(s, HNN_HIR_RESCALE, m, tir);
+            break;
+        }
+        case HNN_APPROX_MULC:
+            tmp[i] = emit1(s, HNN_HIR_RESCALE, mul_const(s, a, in->c, tir), tir);
+            break;
+        case HNN_APPROX_ADD:
+            tmp[i] = hnn_hir_emit(s->hir, HNN_HIR_ADD, a, b, tir);
+            break;
+        case HNN_APPROX_SUB:
+            tmp[i] = hnn_hir_emit(s->hir, HNN_HIR_SUB, a, b, tir);
+            break;
+        case HNN_APPROX_ADDC: {
+            uint32_t id = emit1(s, HNN_HIR_ADD_CONST, a, tir);
+            hnn_hir_at(s->hir, id)->c = in->c;
+            tmp[i] = id;
+            break;
+        }
+        }
+    }
+    return tmp[prog->result];
+}
+
+static void
+lower_poly(lower_state *s, const hnn_tir_node *n)
+{
+    const uint32_t *x = s->val[n->in[0]->id];
+    hnn_approx_program prog;
+    bool mapped = false;
+    if (is_exact_poly(n)) {
+        /* Exact polynomials run on x itself, in the power basis. */
+        static const double square[3] = {0, 0, 1};
+        const double *coeffs = n->u.poly.source == HNN_OP_SQUARE ? square : n->layer->u.poly.coeffs;
+        uint32_t degree = n->u.poly.source == HNN_OP_SQUARE ? 2 : n->layer->u.poly.degree;
+        prog = hnn_approx_program_power(s->arena, coeffs, degree);
+    } else {
+        prog = hnn_approx_program_build(s->arena, &n->u.poly.cheb);
+        mapped = !s->folded[n->in[0]->id];
+    }
+    double alpha, beta;
+    hnn_cheb_affine(&n->u.poly.cheb, &alpha, &beta);
+    uint32_t *tmp = hnn_arena_array(s->arena, prog.n_instr ? prog.n_instr : 1, sizeof *tmp);
+    uint32_t *out = hnn_arena_array(s->arena, n->size, sizeof *out);
+    for (uint32_t j = 0; j < n->size; j++) {
+        uint32_t t = x[j];
+        if (mapped) {
+            t = emit1(s, HNN_HIR_RESCALE, mul_const(s, t, alpha, n->id), n->id);
+            t = add_const(s, t, beta, n->id);
+        }
+        out[j] = run_program(s, &prog, t, n->id, tmp);
+    }
+    s->val[n->id] = out;
+}
+
+hnn_hir *
+hnn_plan_lower(const hnn_tir *tir, hnn_hir_packing packing, hnn_arena *arena)
+{
+    if (packing != HNN_HIR_PACK_BATCH)
+        return NULL;
+    lower_state s = {.tir = tir, .arena = arena};
+    s.hir = hnn_hir_new(arena, packing);
+    s.val = hnn_arena_array(arena, tir->n_nodes, sizeof *s.val);
+    s.folded = hnn_arena_array(arena, tir->n_nodes, sizeof *s.folded);
+    const hnn_tir_node *last = tir->output;
+    for (uint32_t i = 0; i < tir->n_nodes; i++) {
+        const hnn_tir_node *n = tir->nodes[i];
+        switch (n->kind) {
+        case HNN_TIR_INPUT: {
+            uint32_t *out = hnn_arena_array(arena, n->size, sizeof *out);
+            for (uint32_t j = 0; j < n->size; j++) {
+                out[j] = hnn_hir_emit(s.hir, HNN_HIR_INPUT, HNN_HIR_NONE, HNN_HIR_NONE, n->id);
+                hnn_hir_at(s.hir, out[j])->pt = j;
+            }
+            s.val[n->id] = out;
+            s.hir->inputs = out;
+            s.hir->n_inputs = n->size;
+            break;
+        }
+        case HNN_TIR_AFFINE:
+            lower_affine(&s, n);
+            break;
+        case HNN_TIR_POLY:
+            lower_poly(&s, n);
+            break;
+        case HNN_TIR_ADD: {
+            uint32_t *out = hnn_arena_array(arena, n->size, sizeof *out);
+            for (uint32_t j = 0; j < n->size; j++)
+                out[j] = hnn_hir_emit(s.hir, HNN_HIR_ADD, s.val[n->in[0]->id][j], s.val[n->in[1]->id][j], n->id);
+            s.val[n->id] = out;
+            break;
+        }
+        case HNN_TIR_SOFTARGMAX:
+            /* Computed by the key holder on the decrypted logits. */
+            s.val[n->id] = s.val[n->in[0]->id];
+            last = n->in[0];
+            break;
+        }
+    }
+    s.hir->outputs = s.val[last->id];
+    s.hir->n_outputs = last->size;
+    return s.hir;
+}

@@ -1,0 +1,211 @@
+/*
+ * The middle end checked by execution: small models planned in batch
+ * packing, run encrypted on libhnnrt, and compared with the tensor IR on
+ * doubles; plus the planner's exact structural outputs (depth, op counts).
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "back/exec.h"
+#include "front/front.h"
+#include "middle/plan.h"
+#include "middle/report.h"
+
+typedef struct planned {
+    hnn_arena *arena;
+    hnn_diag *diag;
+    hnn_plan *plan;
+} planned;
+
+static planned
+plan_text(const char *text)
+{
+    planned p = {hnn_arena_new(), hnn_diag_new(), NULL};
+    hnn_model *m = hnn_front_check_text("test.hnn", text, strlen(text), ".", NULL, p.arena, p.diag, NULL);
+    if (m) {
+        hnn_plan_options po = {.verify_each = true};
+        p.plan = hnn_plan_build(m, &po, p.arena, p.diag);
+    }
+    if (!p.plan)
+        hnn_diag_print(p.diag, stderr);
+    assert_non_null(p.plan);
+    return p;
+}
+
+static void
+planned_free(planned *p)
+{
+    hnn_diag_free(p->diag);
+    hnn_arena_free(p->arena);
+}
+
+/* splitmix64 for test inputs */
+static double
+unit(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1p-53;
+}
+
+/* Encrypted run on n samples drawn uniformly from the input range vs the
+ * tensor IR on doubles (logits: softargmax stripped). Returns the max error. */
+static double
+run_and_compare(const hnn_plan *plan, size_t n)
+{
+    const hnn_tir *tir = plan->tir;
+    const hnn_hir *h = plan->hir;
+    const hnn_tir_node *in = tir->input;
+    double lo = in->range.lo, hi = in->range.hi;
+    double *x = malloc(n * h->n_inputs * sizeof *x), *y = malloc(n * h->n_outputs * sizeof *y);
+    double *scratch = malloc(hnn_tir_eval_scratch(tir) * sizeof *scratch);
+    double *want = malloc((tir->output->size + 1) * sizeof *want);
+    uint64_t seed = 99;
+    for (size_t i = 0; i < n * h->n_inputs; i++)
+        x[i] = lo + (hi - lo) * unit(&seed);
+    hnn_exec_keys keys;
+    char err[256];
+    if (hnn_exec_keys_new(plan, &keys, err, sizeof err) != 0)
+        fail_msg("keys: %s", err);
+    hnn_exec_stats st;
+    if (hnn_exec_run(plan, &keys, x, n, y, &st, err, sizeof err) != 0)
+        fail_msg("run: %s", err);
+    double max_err = 0;
+    for (size_t s = 0; s < n; s++) {
+        hnn_tir_eval(tir, x + s * h->n_inputs, want, scratch);
+        double *got = y + s * h->n_outputs;
+        if (tir->output->kind == HNN_TIR_SOFTARGMAX) {
+            /* The key holder's softargmax on the decrypted logits. */
+            double t = tir->output->u.softargmax.temperature, mx = -INFINITY, sum = 0;
+            for (uint32_t k = 0; k < h->n_outputs; k++)
+                mx = fmax(mx, got[k] / t);
+            for (uint32_t k = 0; k < h->n_outputs; k++)
+                sum += exp(got[k] / t - mx);
+            for (uint32_t k = 0; k < h->n_outputs; k++)
+                got[k] = exp(got[k] / t - mx) / sum;
+        }
+        for (uint32_t k = 0; k < h->n_outputs; k++)
+            max_err = fmax(max_err, fabs(want[k] - got[k]));
+    }
+    print_message("  measured max abs error %.3g (2^%.1f) over %zu samples, eval %.1f ms\n", max_err,
+                  log2(max_err), n, st.eval_ms);
+    hnn_exec_keys_free(&keys);
+    free(x);
+    free(y);
+    free(scratch);
+    free(want);
+    return max_err;
+}
+
+static void
+linear_model_consumes_one_level(void **state)
+{
+    (void)state;
+    planned p = plan_text("model lin { input x: vector(3) range [-1, 1];\n"
+                          "  layer d = dense(x, 2, weight [[1, -2, 0.5], [0.25, 0, 3]], bias [0.5, -1]);\n"
+                          "  output d; }\n");
+    assert_int_equal(p.plan->depth, 1);
+    uint64_t counts[HNN_HIR__COUNT];
+    hnn_hir_count(p.plan->hir, counts);
+    assert_int_equal(counts[HNN_HIR_INPUT], 3);
+    assert_int_equal(counts[HNN_HIR_MUL_CONST], 5); /* the non-zero weights */
+    assert_int_equal(counts[HNN_HIR_RESCALE], 2);   /* one per output, after the sum */
+    assert_int_equal(counts[HNN_HIR_ADD_CONST], 2);
+    assert_true(run_and_compare(p.plan, 64) < 1e-6);
+    planned_free(&p);
+}
+
+static void
+cryptonets_shape_square_network(void **state)
+{
+    (void)state;
+    planned p = plan_text("model sq { input x: vector(4) range [-1, 1];\n"
+                          "  layer d1 = dense(x, 3, weight [[0.5, -0.25, 0.125, 1], [1, 1, -1, 0.5], [0, 0.3, 0.2, -0.1]],"
+                          " bias [0.1, 0, -0.2]);\n"
+                          "  layer s1 = square(d1);\n"
+                          "  layer d2 = dense(s1, 2, weight [[1, -1, 0.5], [0.25, 0.5, 1]], bias [0, 0.3]);\n"
+                          "  output d2; }\n");
+    /* dense (1) + square (1) + dense (1) */
+    assert_int_equal(p.plan->depth, 3);
+    uint64_t counts[HNN_HIR__COUNT];
+    hnn_hir_count(p.plan->hir, counts);
+    assert_int_equal(counts[HNN_HIR_MUL_CT], 3);
+    assert_int_equal(counts[HNN_HIR_RELIN], 3);
+    assert_true(run_and_compare(p.plan, 128) < 1e-5);
+    planned_free(&p);
+}
+
+static void
+sigmoid_approximation_runs_at_its_depth(void **state)
+{
+    (void)state;
+    planned p = plan_text("model sig { input x: vector(2) range [-1, 1];\n"
+                          "  layer d1 = dense(x, 2, weight [[2, -1], [1, 3]], bias [0, 0.5]);\n"
+                          "  layer a = sigmoid(d1, degree 7, interval [-5, 5]);\n"
+                          "  layer d2 = dense(a, 1, weight [[1, -1]], bias [0.5]);\n"
+                          "  output d2; }\n");
+    /* dense with the change of variable folded (1) + degree 7 (3) + dense (1) */
+    assert_int_equal(p.plan->depth, 5);
+    assert_true(run_and_compare(p.plan, 128) < 1e-4);
+    planned_free(&p);
+}
+
+static void
+residual_add_aligns_levels(void **state)
+{
+    (void)state;
+    planned p = plan_text("model res { input x: vector(2) range [-1, 1];\n"
+                          "  layer d1 = dense(x, 2, weight [[1, 0.5], [-0.5, 1]], bias [0.1, -0.1]);\n"
+                          "  layer sq = square(d1);\n"
+                          "  layer r = add(sq, d1);\n"
+                          "  output r; }\n");
+    assert_int_equal(p.plan->depth, 2);
+    uint64_t counts[HNN_HIR__COUNT];
+    hnn_hir_count(p.plan->hir, counts);
+    /* d1 (level 1) meets sq (level 0): one multiply-by-one and rescale per element */
+    assert_int_equal(counts[HNN_HIR_DROP_LEVEL], 0);
+    assert_true(run_and_compare(p.plan, 64) < 1e-5);
+    planned_free(&p);
+}
+
+static void
+explicit_polynomial_and_softargmax(void **state)
+{
+    (void)state;
+    planned p = plan_text("model pol { input x: vector(3) range [-1, 1];\n"
+                          "  layer d = dense(x, 3, weight [[1, 0, 0], [0, 1, 0], [0.5, 0.5, 0.5]]);\n"
+                          "  layer q = poly(d, coeffs [0.1, 0.5, 0.25, -0.125]);\n"
+                          "  output softargmax(q, T 0.5); }\n");
+    assert_int_equal(p.plan->depth, 3); /* dense 1 + cubic 2 */
+    assert_int_equal(p.plan->hir->n_outputs, 3);
+    assert_true(run_and_compare(p.plan, 32) < 1e-5);
+    /* the report describes it */
+    hnn_report r;
+    hnn_report_build(&r, p.plan, p.arena);
+    assert_true(r.est_ms > 0);
+    assert_int_equal(r.ciphertexts_in, 3);
+    planned_free(&p);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(linear_model_consumes_one_level),
+        cmocka_unit_test(cryptonets_shape_square_network),
+        cmocka_unit_test(sigmoid_approximation_runs_at_its_depth),
+        cmocka_unit_test(residual_add_aligns_levels),
+        cmocka_unit_test(explicit_polynomial_and_softargmax),
+    };
+    return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
+}
