@@ -8,7 +8,9 @@
  *    interval: p(x) = sum_k c_k T_k(t), t = (2x - lo - hi) / (hi - lo). The fit
  *    is Chebyshev interpolation refined by a few discrete Remez exchanges,
  *    kept only when they lower the measured error; its max error on [lo, hi]
- *    is measured on a dense grid (see docs/design/approximation.md).
+ *    is measured on a dense grid (see docs/design/approximation.md). Fits of
+ *    an f odd or even about the centre (sigmoid, tanh on symmetric
+ *    intervals) carry exact zeros in the other parity, which programs skip.
  *    Explicit polynomials (square, poly) are converted exactly to the same
  *    basis, so every activation reaches the planner in one form.
  *

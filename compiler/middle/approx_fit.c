@@ -417,6 +417,44 @@ hnn_approx_fit_once(const hnn_approx_grid *g, hnn_op op, uint32_t d, double lo, 
 }
 
 /*
+ * An f odd about the centre up to a constant (sigmoid, tanh on a symmetric
+ * interval) or even has a best fit of the same parity, but the computed
+ * coefficients of the other parity come out as rounding noise (~1e-17), not
+ * zeros, and every nonzero coefficient costs the evaluation program a scalar
+ * product. They are set to exact zeros when f passes the parity test at 64
+ * points to 8 ulps and the re-measured error is no worse than the old one
+ * plus 8 ulps of max |f|; returns the error of what c now holds.
+ */
+static double
+hnn_approx_parity(const hnn_approx_grid *g, hnn_op op, uint32_t d, double lo, double hi, double *c, double err)
+{
+    double mid = 0.5 * (lo + hi), half = 0.5 * (hi - lo), f0 = hnn_approx_activation(op, mid);
+    bool odd = true, even = true;
+    for (int i = 1; i <= 64; i++) {
+        double u = half * i / 64.0;
+        double a = hnn_approx_activation(op, mid + u), b = hnn_approx_activation(op, mid - u);
+        double tol = 8 * DBL_EPSILON * (fabs(a) + fabs(b) + 2 * fabs(f0));
+        odd = odd && fabs(a + b - 2 * f0) <= tol;
+        even = even && fabs(a - b) <= tol;
+    }
+    if (!odd && !even)
+        return err;
+    double trial[HNN_APPROX_MAX_DEGREE + 1];
+    memcpy(trial, c, ((size_t)d + 1) * sizeof(double));
+    for (uint32_t k = odd ? 2 : 1; k <= d; k += 2)
+        trial[k] = 0;
+    double scale = 0;
+    for (size_t i = 0; i < g->n; i++)
+        if (fabs(g->f[i]) > scale)
+            scale = fabs(g->f[i]);
+    double trial_err = hnn_approx_grid_error(g, trial, d, NULL);
+    if (!(trial_err <= err + 8 * DBL_EPSILON * scale))
+        return err;
+    memcpy(c, trial, ((size_t)d + 1) * sizeof(double));
+    return trial_err;
+}
+
+/*
  * fit_once, and when its exchange does not converge, the degree-(d + 1) fit
  * with its top coefficient dropped, if that measures better. The exchange
  * stalls when the best fits of degrees d and d + 1 coincide and the
@@ -431,16 +469,18 @@ hnn_approx_fit_grid(const hnn_approx_grid *g, hnn_op op, uint32_t d, double lo, 
 {
     bool converged, skipped;
     double err = hnn_approx_fit_once(g, op, d, lo, hi, target, c, w, &converged, &skipped);
-    if (converged || skipped || !isfinite(err) || d == HNN_APPROX_MAX_DEGREE)
+    if (skipped || !isfinite(err))
         return err;
-    double up[HNN_APPROX_MAX_DEGREE + 2];
-    hnn_approx_fit_once(g, op, d + 1, lo, hi, 0, up, w, &converged, &skipped);
-    double up_err = hnn_approx_grid_error(g, up, d, NULL);
-    if (up_err < err) {
-        memcpy(c, up, ((size_t)d + 1) * sizeof(double));
-        err = up_err;
+    if (!converged && d < HNN_APPROX_MAX_DEGREE) {
+        double up[HNN_APPROX_MAX_DEGREE + 2];
+        hnn_approx_fit_once(g, op, d + 1, lo, hi, 0, up, w, &converged, &skipped);
+        double up_err = hnn_approx_grid_error(g, up, d, NULL);
+        if (up_err < err) {
+            memcpy(c, up, ((size_t)d + 1) * sizeof(double));
+            err = up_err;
+        }
     }
-    return err;
+    return hnn_approx_parity(g, op, d, lo, hi, c, err);
 }
 
 /* -------------------------------------------------------------- public API */

@@ -182,6 +182,31 @@ fit_beats_interpolation(void **state)
     hnn_arena_free(arena);
 }
 
+/* sigmoid and tanh are odd up to a constant on symmetric intervals: their
+ * fits carry exact zeros, which the programs skip (MULC 54 -> 32 at d = 63). */
+static void
+fit_parity(void **state)
+{
+    (void)state;
+    hnn_arena *arena = hnn_arena_new();
+    for (size_t a = 1; a <= 2; a++) {
+        hnn_cheb p = hnn_approx_fit(arena, act[a].op, 63, act[a].lo, act[a].hi);
+        for (uint32_t k = 2; k <= 63; k += 2)
+            assert_true(p.coeffs[k] == 0);
+        for (uint32_t k = 1; k <= 15; k += 2)
+            assert_true(p.coeffs[k] != 0);
+        hnn_approx_program prog = hnn_approx_program_build(arena, &p);
+        assert_int_equal(prog.depth, 6);
+        assert_int_equal(prog.n_mul, 17);
+        assert_int_equal(prog.n_mulc, 32);
+    }
+    /* off-centre the symmetry is gone and so are the zeros */
+    hnn_cheb q = hnn_approx_fit(arena, HNN_OP_SIGMOID, 15, -8, 6);
+    for (uint32_t k = 0; k <= 15; k++)
+        assert_true(fabs(q.coeffs[k]) > 1e-12);
+    hnn_arena_free(arena);
+}
+
 static void
 fit_auto_is_smallest(void **state)
 {
@@ -530,6 +555,7 @@ main(void)
         APPROX_TEST("approx/fit/error_decreases_with_degree", fit_error_decreases_with_degree),
         APPROX_TEST("approx/fit/error_is_measured", fit_error_is_measured),
         APPROX_TEST("approx/fit/beats_interpolation", fit_beats_interpolation),
+        APPROX_TEST("approx/fit/parity", fit_parity),
         APPROX_TEST("approx/fit/auto_is_smallest", fit_auto_is_smallest),
         APPROX_TEST("approx/power/conversion_is_exact", power_conversion_is_exact),
         APPROX_TEST("approx/program/depth_every_degree", program_depth_every_degree),
