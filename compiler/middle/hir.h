@@ -76,6 +76,9 @@ typedef struct hnn_hir {
     hnn_hir_pt *pts;
     uint32_t n_pts, cap_pts;
     uint32_t top_level;  /* level of the inputs */
+    uint32_t period;     /* vector packing: values repeat every `period` slots
+                            (a power of two); plaintexts and inputs are
+                            replicated to fill the slots. 0 in batch packing. */
 } hnn_hir;
 
 const char *hnn_hir_op_name(hnn_hir_op op);
