@@ -5,18 +5,16 @@
 
 #include "ntt/ntt.h"
 
+#if HNNRT_NTT_HAVE_IFMA
 /* Detected on every call: no cached flag, no global state of ours. */
 static int
 cpu_has_ifma(void)
 {
-#if HNNRT_NTT_HAVE_IFMA
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
            __builtin_cpu_supports("avx512ifma");
-#else
-    return 0;
-#endif
 }
+#endif
 
 /* see ntt.h */
 size_t
