@@ -51,7 +51,7 @@ typedef struct hnnrt_ntt_kernels {
 /* The reference: Harvey butterflies on 64-bit words, one at a time. */
 extern const hnnrt_ntt_kernels hnnrt_ntt_kernels_scalar;
 
-/* AVX-512 IFMA (52-bit multiplies, eight lanes) for q < 2^50 and n >= 16; the
+/* AVX-512 IFMA (52-bit multiplies, eight lanes) for q < 2^50 and n >= 32; the
  * scalar code for other tables. Compiled on x86-64 with GCC or clang; MUST
  * only be called where hnnrt_ntt_kernels_available lists it. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
