@@ -35,9 +35,10 @@ op_ms(const hnn_plan *plan, const hnn_hir_node *n)
     int cls = op_cost_class[n->op];
     if (cls < 0)
         return 0;
-    /* An op's cost follows the limbs of its operand (a rescale starts one level up). */
-    unsigned limbs = n->level + 1 + (n->op == HNN_HIR_RESCALE);
-    return hnn_cost_ns(hnn_cost_default(), (hnn_cost_op)cls, plan->params.spec.log_n, limbs) / 1e6;
+    /* An op's cost follows its operand's level (a rescale starts one level up);
+     * key switching also depends on the chain's digits and special primes. */
+    unsigned level = n->level + (n->op == HNN_HIR_RESCALE);
+    return hnn_cost_spec_ns(hnn_cost_default(), (hnn_cost_op)cls, &plan->params.spec, level) / 1e6;
 }
 
 void
