@@ -4,7 +4,8 @@
  * stdout carries one JSON object per line and nothing else (DESIGN.md §6):
  *   {"op": NAME, "logN": n, "levels": L, "special": k, "threads": t,
  *    "median_ns": x, "runs": r, "dnum": d, "min_ns": a, "p90_ns": b,
- *    "others_cpu": c[, "attempts": k][, "allocs": m]}
+ *    "ntt_kernel": "name"[, NTT only: "prime_bits", "q1_bits", "q1_median_ns",
+ *    "q1_runs"], "others_cpu": c[, "attempts": k][, "allocs": m]}
  * Progress, the machine description and the check lines go to stderr.
  *
  * Method. Every operation runs at the top level of its parameter set on
@@ -111,7 +112,11 @@ typedef struct bench_env {
     hnnrt_hoisted *hoist;
 
     double *values, *decoded;        /* [slots] */
-    uint64_t *limb;                  /* [n], one limb mod q0 for the NTT */
+    /* The NTT is timed on one limb mod q0 (60 bits) and, for the extra
+     * q1_ fields, on one limb mod q1 (40 bits): a kernel may treat the two
+     * sizes differently, and 40-bit primes make up the rest of each chain. */
+    unsigned ntt_prime;              /* 0 or 1 */
+    uint64_t *limb[2];               /* [n] each, mod q0 and mod q1 */
     hnnrt_pt *pt, *pt_out;
     hnnrt_ct *a, *b, *prod;          /* prod: 3 parts, for relin */
     hnnrt_ct *out;                   /* reserved for 3 parts at level L */
@@ -132,7 +137,7 @@ typedef struct bench_op {
     bench_needs needs;
     unsigned per_run;                        /* operations in one timed call */
     int steady;                              /* counted for allocations in steady state */
-    int serial;                              /* runs on one thread whatever the count */
+    int one_limb;                            /* the NTT: one thread whatever the count, timed mod q0 and q1 */
     hnnrt_status (*run)(bench_env *b);
     void (*after)(bench_env *b);             /* untimed clean-up after each call, or NULL */
 } bench_op;
@@ -140,14 +145,14 @@ typedef struct bench_op {
 static hnnrt_status
 op_ntt_fwd(bench_env *b)
 {
-    b->ctx->kern->fwd(&b->ctx->ntt[0], b->limb);
+    b->ctx->kern->fwd(&b->ctx->ntt[b->ntt_prime], b->limb[b->ntt_prime]);
     return HNNRT_OK;
 }
 
 static hnnrt_status
 op_ntt_inv(bench_env *b)
 {
-    b->ctx->kern->inv(&b->ctx->ntt[0], b->limb);
+    b->ctx->kern->inv(&b->ctx->ntt[b->ntt_prime], b->limb[b->ntt_prime]);
     return HNNRT_OK;
 }
 
@@ -515,14 +520,14 @@ static void
 time_op(bench_env *b, const bench_op *op, const bench_opts *o, int threads, double *retry_left, bench_result *r)
 {
     double *samples = xcalloc(o->max_runs, sizeof *samples);
-    const double allowed = o->ncpu - (op->serial ? 1 : threads) + o->contention;
+    const double allowed = o->ncpu - (op->one_limb ? 1 : threads) + o->contention;
     measure(b, op, o, samples, r);
     r->attempts = 1;
     while (r->others > allowed && r->attempts <= o->retries && *retry_left > 0) {
         const double t0 = now_seconds();
         fprintf(stderr, "  %-15s threads %d: other processes took %.2f cores, measuring again\n", op->name, threads,
                 r->others);
-        wait_quiet(o, op->serial ? 1 : threads, fmin(10.0, *retry_left));
+        wait_quiet(o, op->one_limb ? 1 : threads, fmin(10.0, *retry_left));
         bench_result again;
         measure(b, op, o, samples, &again);
         again.attempts = r->attempts + 1;
@@ -535,13 +540,18 @@ time_op(bench_env *b, const bench_op *op, const bench_opts *o, int threads, doub
     free(samples);
 }
 
+/* q1 MAY be NULL; for the NTT it holds the figures of the 40-bit limb. */
 static void
-print_result(const bench_env *b, const bench_op *op, int threads, const bench_result *r)
+print_result(const bench_env *b, const bench_op *op, int threads, const bench_result *r, const bench_result *q1)
 {
     printf("{\"op\": \"%s\", \"logN\": %u, \"levels\": %u, \"special\": %u, \"threads\": %d, "
-           "\"median_ns\": %.0f, \"runs\": %u, \"dnum\": %u, \"min_ns\": %.0f, \"p90_ns\": %.0f",
+           "\"median_ns\": %.0f, \"runs\": %u, \"dnum\": %u, \"min_ns\": %.0f, \"p90_ns\": %.0f, "
+           "\"ntt_kernel\": \"%s\"",
            op->name, b->set->log_n, b->level, b->ctx->n_special, threads, r->median_ns, r->runs, b->ctx->dnum,
-           r->min_ns, r->p90_ns);
+           r->min_ns, r->p90_ns, b->ctx->kern->name);
+    if (q1)
+        printf(", \"prime_bits\": %u, \"q1_bits\": %u, \"q1_median_ns\": %.0f, \"q1_runs\": %u",
+               b->ctx->ntt[0].mod.bits, b->ctx->ntt[1].mod.bits, q1->median_ns, q1->runs);
     if (r->others >= 0)
         printf(", \"others_cpu\": %.2f", r->others);
     if (r->attempts > 1)
@@ -572,10 +582,12 @@ env_open(bench_env *b, const bench_set *set)
     b->decoded = xcalloc(b->slots, sizeof *b->decoded);
     for (size_t i = 0; i < b->slots; i++)
         b->values[i] = uniform_pm1(&b->rng);
-    b->limb = xcalloc(b->ctx->n, sizeof *b->limb);
-    const uint64_t q0 = b->ctx->ntt[0].mod.value;
-    for (size_t i = 0; i < b->ctx->n; i++)
-        b->limb[i] = xorshift(&b->rng) % q0;
+    for (unsigned k = 0; k < 2; k++) {
+        b->limb[k] = xcalloc(b->ctx->n, sizeof *b->limb[k]);
+        const uint64_t q = b->ctx->ntt[k].mod.value;
+        for (size_t i = 0; i < b->ctx->n; i++)
+            b->limb[k][i] = xorshift(&b->rng) % q;
+    }
 
     CHECK("pt", hnnrt_pt_new(b->ctx, &b->pt), NULL);
     CHECK("pt", hnnrt_pt_new(b->ctx, &b->pt_out), NULL);
@@ -603,7 +615,8 @@ env_close(bench_env *b)
     hnnrt_pt_free(b->pt_out);
     free(b->values);
     free(b->decoded);
-    free(b->limb);
+    free(b->limb[0]);
+    free(b->limb[1]);
     hnnrt_relin_key_free(b->rk);
     hnnrt_galois_keys_free(b->gk);
     hnnrt_public_key_free(b->pk);
@@ -709,12 +722,20 @@ bench_set_run(const bench_set *set, const bench_opts *o, double *retry_left)
                 const bench_op *op = &bench_ops[i];
                 if (!(o->ops >> i & 1) || op->needs != groups[g])
                     continue;
-                bench_result r;
+                bench_result r, q1;
+                b.ntt_prime = 0;
                 time_op(&b, op, o, threads, retry_left, &r);
-                print_result(&b, op, threads, &r);
+                if (op->one_limb) {
+                    b.ntt_prime = 1;
+                    time_op(&b, op, o, threads, retry_left, &q1);
+                }
+                print_result(&b, op, threads, &r, op->one_limb ? &q1 : NULL);
                 fprintf(stderr, "  %-15s threads %d: median %12.0f ns, %6u runs, others took %.2f cores%s\n",
                         op->name, threads, r.median_ns, r.runs, r.others,
                         r.allocs && op->steady ? ", keeps blocks in steady state" : "");
+                if (op->one_limb)
+                    fprintf(stderr, "  %-15s threads %d: median %12.0f ns, %6u runs, others took %.2f cores (q1)\n",
+                            op->name, threads, q1.median_ns, q1.runs, q1.others);
             }
             actors_close(&b);
         }
@@ -952,8 +973,10 @@ usage(FILE *f)
             "  --help            this text\n"
             "\n"
             "Lines: {\"op\", \"logN\", \"levels\" (L: primes q0..qL), \"special\" (k), \"threads\",\n"
-            "\"median_ns\", \"runs\", \"dnum\", \"min_ns\", \"p90_ns\", \"others_cpu\" (cores other processes\n"
-            "took meanwhile)[, \"attempts\"][, \"allocs\": blocks kept per call]}.\n"
+            "\"median_ns\", \"runs\", \"dnum\", \"min_ns\", \"p90_ns\", \"ntt_kernel\"[, for the one-limb NTT\n"
+            "(prime q0): \"prime_bits\", and the 40-bit prime q1: \"q1_bits\", \"q1_median_ns\", \"q1_runs\"],\n"
+            "\"others_cpu\" (cores other processes took meanwhile)[, \"attempts\"][, \"allocs\": blocks kept\n"
+            "per call]}.\n"
             "rotate_hoisted is the cost per rotation of one hoist and %d rotations.\n"
             "Exit status: 0, 1 on a failed operation or check, 2 on bad usage.\n",
             BENCH_HOIST_STEPS);
