@@ -30,13 +30,26 @@ hnn_exec_keys_new(const hnn_plan *plan, hnn_exec_keys *keys, char *err, size_t e
     if (st != HNNRT_OK)
         return failed(st, err, err_len, "parameters", e.message);
     hnnrt_keygen *kg;
-    if ((st = hnnrt_keygen_new(keys->ctx, &kg)) != HNNRT_OK)
+    if ((st = hnnrt_keygen_new(keys->ctx, &kg)) != HNNRT_OK) {
+        hnn_exec_keys_free(keys);
         return failed(st, err, err_len, "key generator", "");
+    }
     st = hnnrt_keygen_secret(kg, 0, &keys->sk);
     if (st == HNNRT_OK)
         st = hnnrt_keygen_public(kg, keys->sk, &keys->pk);
     if (st == HNNRT_OK)
         st = hnnrt_keygen_relin(kg, keys->sk, &keys->rk);
+    /* Galois keys for exactly the steps the circuit rotates by. */
+    if (st == HNNRT_OK && (plan->n_rotation_steps || plan->conjugates)) {
+        int *steps = malloc((plan->n_rotation_steps + 1) * sizeof *steps);
+        if (!steps)
+            st = HNNRT_ERR_ALLOC;
+        for (uint32_t i = 0; steps && i < plan->n_rotation_steps; i++)
+            steps[i] = plan->rotation_steps[i];
+        if (st == HNNRT_OK)
+            st = hnnrt_keygen_galois(kg, keys->sk, steps, plan->n_rotation_steps, plan->conjugates, &keys->gk);
+        free(steps);
+    }
     if (st != HNNRT_OK) {
         failed(st, err, err_len, "keys", hnnrt_keygen_last_error(kg));
         hnnrt_keygen_free(kg);
@@ -98,11 +111,192 @@ pool_free(ct_pool *p)
     free(p->free);
 }
 
-static hnnrt_status
-eval_node(hnnrt_evaluator *ev, const hnn_hir_node *n, hnnrt_ct *out, hnnrt_ct *const *val)
+/* ------------------------------------------------------------------ server */
+
+/* An encoded plaintext: one per (plaintext, level, scale) met. */
+typedef struct pt_entry {
+    unsigned level;
+    double scale;
+    hnnrt_pt *pt;
+    struct pt_entry *next;
+} pt_entry;
+
+/* A decomposition shared by the remaining ROTATEs of one value. */
+typedef struct hoist_slot {
+    uint32_t node;          /* HNN_HIR_NONE when free */
+    uint32_t remaining;
+    hnnrt_hoisted *h;
+} hoist_slot;
+
+struct hnn_exec_server {
+    const hnn_plan *plan;
+    const hnnrt_context *ctx;
+    hnnrt_evaluator *ev;
+    hnnrt_encoder *enc;
+    pt_entry **cache;       /* per plaintext index */
+    double *slots;          /* a plaintext replicated over the slots */
+    size_t n_slots;
+    uint32_t *last;         /* per node: its last use */
+    uint32_t *rot_users;    /* per node: ROTATEs of it */
+    bool *is_output;
+    hoist_slot *hoists;
+    size_t n_hoists;
+};
+
+int
+hnn_exec_server_new(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_key *rk,
+                    const hnnrt_galois_keys *gk, hnn_exec_server **out, char *err, size_t err_len)
 {
+    const hnn_hir *h = plan->hir;
+    hnn_exec_server *s = calloc(1, sizeof *s);
+    *out = NULL;
+    if (!s)
+        return failed(HNNRT_ERR_ALLOC, err, err_len, "server", "out of memory");
+    s->plan = plan;
+    s->ctx = ctx;
+    s->n_slots = hnnrt_context_slots(ctx);
+    hnnrt_status st = hnnrt_evaluator_new(ctx, rk, gk, &s->ev);
+    if (st == HNNRT_OK)
+        st = hnnrt_encoder_new(ctx, &s->enc);
+    size_t nodes = h->n_nodes ? h->n_nodes : 1;
+    s->cache = calloc(h->n_pts ? h->n_pts : 1, sizeof *s->cache);
+    s->slots = malloc(s->n_slots * sizeof *s->slots);
+    s->last = calloc(nodes, sizeof *s->last);
+    s->rot_users = calloc(nodes, sizeof *s->rot_users);
+    s->is_output = calloc(nodes, sizeof *s->is_output);
+    if (st == HNNRT_OK && (!s->cache || !s->slots || !s->last || !s->rot_users || !s->is_output))
+        st = HNNRT_ERR_ALLOC;
+    if (st != HNNRT_OK) {
+        hnn_exec_server_free(s);
+        return failed(st, err, err_len, "server", "setting up");
+    }
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        const hnn_hir_node *n = &h->nodes[i];
+        if (hnn_hir_op_operands(n->op) >= 1)
+            s->last[n->a] = i;
+        if (hnn_hir_op_operands(n->op) >= 2)
+            s->last[n->b] = i;
+        if (n->op == HNN_HIR_ROTATE)
+            s->rot_users[n->a]++;
+    }
+    for (uint32_t k = 0; k < h->n_outputs; k++)
+        s->is_output[h->outputs[k]] = true;
+    *out = s;
+    return 0;
+}
+
+void
+hnn_exec_server_free(hnn_exec_server *s)
+{
+    if (!s)
+        return;
+    for (uint32_t p = 0; s->cache && p < s->plan->hir->n_pts; p++)
+        for (pt_entry *e = s->cache[p], *next; e; e = next) {
+            next = e->next;
+            hnnrt_pt_free(e->pt);
+            free(e);
+        }
+    for (size_t i = 0; i < s->n_hoists; i++)
+        hnnrt_hoisted_free(s->hoists[i].h);
+    free(s->hoists);
+    free(s->cache);
+    free(s->slots);
+    free(s->last);
+    free(s->rot_users);
+    free(s->is_output);
+    hnnrt_encoder_free(s->enc);
+    hnnrt_evaluator_free(s->ev);
+    free(s);
+}
+
+/* Plaintext p at (level, scale), encoded on first use; its values repeat
+ * every `len` slots (the period) over all the slots. */
+static hnnrt_status
+cached_pt(hnn_exec_server *s, uint32_t p, unsigned level, double scale, const hnnrt_pt **out,
+          hnn_exec_stats *stats)
+{
+    for (pt_entry *e = s->cache[p]; e; e = e->next)
+        if (e->level == level && e->scale == scale) {
+            stats->pt_reuses++;
+            *out = e->pt;
+            return HNNRT_OK;
+        }
+    const hnn_hir_pt *v = &s->plan->hir->pts[p];
+    size_t count = v->len < s->n_slots ? s->n_slots : v->len;
+    for (size_t i = 0; i < count && v->len < s->n_slots; i++)
+        s->slots[i] = v->values[i % v->len];
+    pt_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return HNNRT_ERR_ALLOC;
+    hnnrt_status st = hnnrt_pt_new(s->ctx, &e->pt);
+    if (st == HNNRT_OK)
+        st = hnnrt_encode(s->enc, e->pt, v->len < s->n_slots ? s->slots : v->values, count, scale, level);
+    if (st != HNNRT_OK) {
+        hnnrt_pt_free(e->pt);
+        free(e);
+        return st;
+    }
+    e->level = level;
+    e->scale = scale;
+    e->next = s->cache[p];
+    s->cache[p] = e;
+    stats->pt_encodes++;
+    *out = e->pt;
+    return HNNRT_OK;
+}
+
+/* Rotation of node n's operand: from a shared decomposition when several
+ * ROTATEs take the same value (the baby steps of a diagonal product). */
+static hnnrt_status
+rotate(hnn_exec_server *s, const hnn_hir_node *n, hnnrt_ct *out, const hnnrt_ct *a, hnn_exec_stats *stats)
+{
+    if (s->rot_users[n->a] < 2) {
+        stats->rotations++;
+        return hnnrt_eval_rotate(s->ev, out, a, n->step);
+    }
+    hoist_slot *slot = NULL, *free_slot = NULL;
+    for (size_t i = 0; i < s->n_hoists && !slot; i++) {
+        if (s->hoists[i].node == n->a)
+            slot = &s->hoists[i];
+        else if (s->hoists[i].node == HNN_HIR_NONE && !free_slot)
+            free_slot = &s->hoists[i];
+    }
+    hnnrt_status st;
+    if (!slot) {
+        if (!free_slot) {
+            hoist_slot *grown = realloc(s->hoists, (s->n_hoists + 1) * sizeof *grown);
+            if (!grown)
+                return HNNRT_ERR_ALLOC;
+            s->hoists = grown;
+            free_slot = &s->hoists[s->n_hoists];
+            free_slot->h = NULL;
+            free_slot->node = HNN_HIR_NONE;
+            if ((st = hnnrt_hoisted_new(s->ev, &free_slot->h)) != HNNRT_OK)
+                return st;
+            s->n_hoists++;
+        }
+        slot = free_slot;
+        if ((st = hnnrt_eval_hoist(s->ev, slot->h, a)) != HNNRT_OK)
+            return st;
+        slot->node = n->a;
+        slot->remaining = s->rot_users[n->a];
+        stats->hoists++;
+    }
+    st = hnnrt_eval_rotate_hoisted(s->ev, out, slot->h, n->step);
+    stats->hoisted_rotations++;
+    if (--slot->remaining == 0)
+        slot->node = HNN_HIR_NONE;
+    return st;
+}
+
+static hnnrt_status
+eval_node(hnn_exec_server *s, const hnn_hir_node *n, hnnrt_ct *out, hnnrt_ct *const *val, hnn_exec_stats *stats)
+{
+    hnnrt_evaluator *ev = s->ev;
     const hnnrt_ct *a = hnn_hir_op_operands(n->op) >= 1 ? val[n->a] : NULL;
     const hnnrt_ct *b = hnn_hir_op_operands(n->op) >= 2 ? val[n->b] : NULL;
+    const hnnrt_pt *pt;
+    hnnrt_status st;
     switch (n->op) { /* grep ORDER HIR */
     case HNN_HIR_ADD:
         return hnnrt_eval_add(ev, out, a, b);
@@ -114,6 +308,15 @@ eval_node(hnnrt_evaluator *ev, const hnn_hir_node *n, hnnrt_ct *out, hnnrt_ct *c
         return hnnrt_eval_add_const(ev, out, a, n->c);
     case HNN_HIR_MUL_CONST:
         return hnnrt_eval_mul_const(ev, out, a, n->c, n->c_scale);
+    case HNN_HIR_ADD_PT:
+        /* at the value's own scale, so the sum needs no alignment */
+        if ((st = cached_pt(s, n->pt, hnnrt_ct_level(a), hnnrt_ct_scale(a), &pt, stats)) != HNNRT_OK)
+            return st;
+        return hnnrt_eval_add_pt(ev, out, a, pt);
+    case HNN_HIR_MUL_PT:
+        if ((st = cached_pt(s, n->pt, hnnrt_ct_level(a), n->c_scale, &pt, stats)) != HNNRT_OK)
+            return st;
+        return hnnrt_eval_mul_pt(ev, out, a, pt);
     case HNN_HIR_MUL_CT:
         return hnnrt_eval_mul_ct(ev, out, a, b);
     case HNN_HIR_RELIN:
@@ -123,7 +326,7 @@ eval_node(hnnrt_evaluator *ev, const hnn_hir_node *n, hnnrt_ct *out, hnnrt_ct *c
     case HNN_HIR_DROP_LEVEL:
         return hnnrt_eval_drop_to(ev, out, a, n->level);
     case HNN_HIR_ROTATE:
-        return hnnrt_eval_rotate(ev, out, a, n->step);
+        return rotate(s, n, out, a, stats);
     case HNN_HIR_CONJUGATE:
         return hnnrt_eval_conjugate(ev, out, a);
     default:
@@ -131,53 +334,55 @@ eval_node(hnnrt_evaluator *ev, const hnn_hir_node *n, hnnrt_ct *out, hnnrt_ct *c
     }
 }
 
-int
-hnn_exec_eval(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_key *rk,
-              const hnnrt_galois_keys *gk, hnnrt_ct *const *in, hnnrt_ct **out, size_t *peak_live, char *err,
-              size_t err_len)
+/* The output ciphertexts: the distinct nodes of the output list, in order. */
+static uint32_t
+output_node(const hnn_hir *h, uint32_t k)
 {
+    uint32_t seen = 0;
+    for (uint32_t i = 0; i < h->n_outputs; i++) {
+        bool first = true;
+        for (uint32_t j = 0; j < i && first; j++)
+            first = h->outputs[j] != h->outputs[i];
+        if (first && seen++ == k)
+            return h->outputs[i];
+    }
+    return HNN_HIR_NONE;
+}
+
+int
+hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hnn_exec_stats *stats, char *err,
+                     size_t err_len)
+{
+    const hnn_plan *plan = s->plan;
     const hnn_hir *h = plan->hir;
-    hnnrt_evaluator *ev;
-    hnnrt_status st = hnnrt_evaluator_new(ctx, rk, gk, &ev);
-    if (st != HNNRT_OK)
-        return failed(st, err, err_len, "evaluator", "");
-    /* Last use of every node; outputs live to the end. */
-    uint32_t *last = calloc(h->n_nodes, sizeof *last);
-    hnnrt_ct **val = calloc(h->n_nodes, sizeof *val);
-    bool *is_output = calloc(h->n_nodes, sizeof *is_output);
+    hnn_exec_stats local = {0};
+    if (!stats)
+        stats = &local;
+    hnnrt_ct **val = calloc(h->n_nodes ? h->n_nodes : 1, sizeof *val);
     ct_pool pool = {0};
-    if (!last || !val || !is_output) {
-        st = HNNRT_ERR_ALLOC;
-        failed(st, err, err_len, "evaluate", "out of memory");
-        goto done;
-    }
-    for (uint32_t i = 0; i < h->n_nodes; i++) {
-        const hnn_hir_node *n = &h->nodes[i];
-        if (hnn_hir_op_operands(n->op) >= 1)
-            last[n->a] = i;
-        if (hnn_hir_op_operands(n->op) >= 2)
-            last[n->b] = i;
-    }
-    for (uint32_t k = 0; k < h->n_outputs; k++)
-        is_output[h->outputs[k]] = true;
+    if (!val)
+        return failed(HNNRT_ERR_ALLOC, err, err_len, "evaluate", "out of memory");
+    for (size_t i = 0; i < s->n_hoists; i++)
+        s->hoists[i].node = HNN_HIR_NONE;
+    hnnrt_status st = HNNRT_OK;
     size_t live = 0, peak = 0;
     for (uint32_t i = 0; i < h->n_nodes && st == HNNRT_OK; i++) {
         const hnn_hir_node *n = &h->nodes[i];
         if (n->op == HNN_HIR_INPUT) {
             val[i] = in[n->pt];
         } else {
-            hnnrt_ct *o = pool_get(&pool, ctx);
+            hnnrt_ct *o = pool_get(&pool, s->ctx);
             if (!o) {
-                st = HNNRT_ERR_ALLOC;
+                st = failed(HNNRT_ERR_ALLOC, err, err_len, "evaluate", "out of memory");
                 break;
             }
-            st = eval_node(ev, n, o, val);
+            st = eval_node(s, n, o, val, stats);
             val[i] = o;
             live++;
             if (st != HNNRT_OK) {
                 char where[64];
                 snprintf(where, sizeof where, "%%%u %s", i, hnn_hir_op_name(n->op));
-                failed(st, err, err_len, where, hnnrt_evaluator_last_error(ev));
+                failed(st, err, err_len, where, hnnrt_evaluator_last_error(s->ev));
                 break;
             }
         }
@@ -186,7 +391,7 @@ hnn_exec_eval(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_
         /* Release operands whose last use this was (inputs belong to the caller). */
         for (unsigned k = 0; k < hnn_hir_op_operands(n->op); k++) {
             uint32_t x = k == 0 ? n->a : n->b;
-            if (last[x] == i && !is_output[x] && h->nodes[x].op != HNN_HIR_INPUT && val[x] &&
+            if (s->last[x] == i && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT && val[x] &&
                 (k == 0 || n->b != n->a)) {
                 pool_put(&pool, val[x]);
                 val[x] = NULL;
@@ -194,32 +399,65 @@ hnn_exec_eval(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_
             }
         }
     }
-    if (st == HNNRT_OK) {
-        for (uint32_t k = 0; k < h->n_outputs; k++) {
-            uint32_t id = h->outputs[k];
-            hnnrt_ct *o;
-            if ((st = hnnrt_ct_new(ctx, &o)) != HNNRT_OK || (st = hnnrt_ct_copy(o, val[id])) != HNNRT_OK) {
-                failed(st, err, err_len, "outputs", "");
-                break;
-            }
-            out[k] = o;
+    for (uint32_t k = 0; st == HNNRT_OK && k < plan->ciphertexts_out; k++) {
+        uint32_t id = output_node(h, k);
+        hnnrt_ct *o = NULL;
+        if ((st = hnnrt_ct_new(s->ctx, &o)) != HNNRT_OK || (st = hnnrt_ct_copy(o, val[id])) != HNNRT_OK) {
+            hnnrt_ct_free(o);
+            failed(st, err, err_len, "outputs", "");
+            break;
         }
+        out[k] = o;
     }
-    if (peak_live)
-        *peak_live = peak;
+    if (peak > stats->peak_live_ciphertexts)
+        stats->peak_live_ciphertexts = peak;
+    stats->evaluations++;
     for (uint32_t i = 0; i < h->n_nodes; i++)
-        if (val[i] && h->nodes[i].op != HNN_HIR_INPUT) {
-            /* outputs may appear twice in the list; free each node once */
+        if (val[i] && h->nodes[i].op != HNN_HIR_INPUT)
             hnnrt_ct_free(val[i]);
-            val[i] = NULL;
-        }
-done:
     pool_free(&pool);
-    free(last);
     free(val);
-    free(is_output);
-    hnnrt_evaluator_free(ev);
     return (int)st;
+}
+
+int
+hnn_exec_eval(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_key *rk,
+              const hnnrt_galois_keys *gk, hnnrt_ct *const *in, hnnrt_ct **out, size_t *peak_live, char *err,
+              size_t err_len)
+{
+    hnn_exec_server *s;
+    int rc = hnn_exec_server_new(plan, ctx, rk, gk, &s, err, err_len);
+    if (rc)
+        return rc;
+    hnn_exec_stats stats = {0};
+    rc = hnn_exec_server_eval(s, in, out, &stats, err, err_len);
+    if (peak_live)
+        *peak_live = stats.peak_live_ciphertexts;
+    hnn_exec_server_free(s);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ client and server in one */
+
+/* The client's encoding of sample block `first`: batch packing puts
+ * feature k of sample s in slot s of ciphertext k; vector packing puts the
+ * one sample's features in slots 0..n_inputs-1, repeated every period. */
+static size_t
+input_slots(const hnn_plan *plan, const double *x, size_t first, size_t n_samples, uint32_t k, double *buf,
+            size_t n_slots)
+{
+    const hnn_hir *h = plan->hir;
+    if (h->packing == HNN_HIR_PACK_BATCH) {
+        for (size_t s = 0; s < n_samples; s++)
+            buf[s] = x[s * h->n_inputs + k];
+        return n_samples;
+    }
+    const double *row = x + first * h->n_inputs;
+    for (size_t i = 0; i < n_slots; i++) {
+        size_t j = i % h->period;
+        buf[i] = j < h->n_inputs ? row[j] : 0.0;
+    }
+    return n_slots;
 }
 
 int
@@ -229,8 +467,13 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
     const hnn_hir *h = plan->hir;
     const hnnrt_context *ctx = keys->ctx;
     size_t slots = hnnrt_context_slots(ctx);
-    if (n_samples == 0 || n_samples > slots) {
+    bool vector = h->packing == HNN_HIR_PACK_VECTOR;
+    if (n_samples == 0 || (!vector && n_samples > slots)) {
         snprintf(err, err_len, "run: %zu samples, the batch holds 1..%zu", n_samples, slots);
+        return HNNRT_ERR_ARG;
+    }
+    if (vector && (h->period == 0 || h->period > slots || slots % h->period)) {
+        snprintf(err, err_len, "run: period %u does not divide the %zu slots", h->period, slots);
         return HNNRT_ERR_ARG;
     }
     hnn_exec_stats local = {0};
@@ -238,9 +481,11 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
     hnnrt_encryptor *encr = NULL;
     hnnrt_decryptor *dec = NULL;
     hnnrt_pt *pt = NULL;
-    hnnrt_ct **in = calloc(h->n_inputs, sizeof *in), **out = calloc(h->n_outputs, sizeof *out);
-    double *col = malloc(n_samples * sizeof *col);
-    hnnrt_status st = (!in || !out || !col) ? HNNRT_ERR_ALLOC : HNNRT_OK;
+    hnn_exec_server *srv = NULL;
+    uint32_t n_in = plan->ciphertexts_in, n_out = plan->ciphertexts_out;
+    hnnrt_ct **in = calloc(n_in ? n_in : 1, sizeof *in), **out = calloc(n_out ? n_out : 1, sizeof *out);
+    double *buf = malloc((slots > h->n_outputs ? slots : h->n_outputs) * sizeof *buf);
+    hnnrt_status st = (!in || !out || !buf) ? HNNRT_ERR_ALLOC : HNNRT_OK;
     if (st == HNNRT_OK)
         st = hnnrt_encoder_new(ctx, &enc);
     if (st == HNNRT_OK)
@@ -253,48 +498,61 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
         failed(st, err, err_len, "run", "setting up");
         goto done;
     }
-    double t0 = now_ms();
-    for (uint32_t k = 0; k < h->n_inputs && st == HNNRT_OK; k++) {
-        for (size_t s = 0; s < n_samples; s++)
-            col[s] = x[s * h->n_inputs + k];
-        st = hnnrt_ct_new(ctx, &in[k]);
-        if (st == HNNRT_OK)
-            st = hnnrt_encode(enc, pt, col, n_samples, plan->level_scale[h->top_level], h->top_level);
-        if (st == HNNRT_OK)
-            st = hnnrt_encrypt(encr, in[k], pt);
-        if (st != HNNRT_OK)
-            failed(st, err, err_len, "encrypt", hnnrt_encoder_last_error(enc));
-    }
-    local.encrypt_ms = now_ms() - t0;
-    if (st == HNNRT_OK) {
-        t0 = now_ms();
-        st = (hnnrt_status)hnn_exec_eval(plan, ctx, keys->rk, keys->gk, in, out, &local.peak_live_ciphertexts, err,
-                                         err_len);
-        local.eval_ms = now_ms() - t0;
-    }
-    t0 = now_ms();
-    for (uint32_t k = 0; k < h->n_outputs && st == HNNRT_OK; k++) {
-        st = hnnrt_decrypt(dec, pt, out[k]);
-        if (st == HNNRT_OK)
-            st = hnnrt_decode(enc, pt, col, n_samples);
-        if (st != HNNRT_OK) {
-            failed(st, err, err_len, "decrypt", hnnrt_encoder_last_error(enc));
-            break;
+    if ((st = (hnnrt_status)hnn_exec_server_new(plan, ctx, keys->rk, keys->gk, &srv, err, err_len)) != HNNRT_OK)
+        goto done;
+    /* Batch packing: one pass for all the samples; vector: one per sample. */
+    size_t passes = vector ? n_samples : 1, per_pass = vector ? 1 : n_samples;
+    for (size_t pass = 0; pass < passes && st == HNNRT_OK; pass++) {
+        double t0 = now_ms();
+        for (uint32_t k = 0; k < n_in && st == HNNRT_OK; k++) {
+            size_t count = input_slots(plan, x, pass, per_pass, k, buf, slots);
+            if (!in[k])
+                st = hnnrt_ct_new(ctx, &in[k]);
+            if (st == HNNRT_OK)
+                st = hnnrt_encode(enc, pt, buf, count, plan->level_scale[h->top_level], h->top_level);
+            if (st == HNNRT_OK)
+                st = hnnrt_encrypt(encr, in[k], pt);
+            if (st != HNNRT_OK)
+                failed(st, err, err_len, "encrypt", hnnrt_encoder_last_error(enc));
         }
-        for (size_t s = 0; s < n_samples; s++)
-            y[s * h->n_outputs + k] = col[s];
+        local.encrypt_ms += now_ms() - t0;
+        if (st == HNNRT_OK) {
+            t0 = now_ms();
+            st = (hnnrt_status)hnn_exec_server_eval(srv, in, out, &local, err, err_len);
+            local.eval_ms += now_ms() - t0;
+        }
+        t0 = now_ms();
+        for (uint32_t k = 0; k < n_out && st == HNNRT_OK; k++) {
+            st = hnnrt_decrypt(dec, pt, out[k]);
+            if (st == HNNRT_OK)
+                st = hnnrt_decode(enc, pt, buf, vector ? h->n_outputs : per_pass);
+            if (st != HNNRT_OK) {
+                failed(st, err, err_len, "decrypt", hnnrt_encoder_last_error(enc));
+                break;
+            }
+            if (vector)
+                memcpy(y + pass * h->n_outputs, buf, h->n_outputs * sizeof *y);
+            else
+                for (size_t s = 0; s < per_pass; s++)
+                    y[s * h->n_outputs + k] = buf[s];
+        }
+        for (uint32_t k = 0; k < n_out; k++) {
+            hnnrt_ct_free(out[k]);
+            out[k] = NULL;
+        }
+        local.decrypt_ms += now_ms() - t0;
     }
-    local.decrypt_ms = now_ms() - t0;
     if (stats)
         *stats = local;
 done:
-    for (uint32_t k = 0; in && k < h->n_inputs; k++)
+    hnn_exec_server_free(srv);
+    for (uint32_t k = 0; in && k < n_in; k++)
         hnnrt_ct_free(in[k]);
-    for (uint32_t k = 0; out && k < h->n_outputs; k++)
+    for (uint32_t k = 0; out && k < n_out; k++)
         hnnrt_ct_free(out[k]);
     free(in);
     free(out);
-    free(col);
+    free(buf);
     hnnrt_pt_free(pt);
     hnnrt_decryptor_free(dec);
     hnnrt_encryptor_free(encr);

@@ -27,27 +27,54 @@ typedef struct hnn_exec_keys {
 typedef struct hnn_exec_stats {
     double keygen_ms;
     double encrypt_ms;
-    double eval_ms;
+    double eval_ms;               /* all evaluations */
     double decrypt_ms;
     size_t peak_live_ciphertexts;
+    size_t evaluations;           /* circuit evaluations (vector packing: one per sample) */
+    size_t pt_encodes;            /* plaintexts encoded (each (pt, level, scale) once) */
+    size_t pt_reuses;             /* MUL_PT/ADD_PT served from the cache */
+    size_t rotations;             /* ROTATEs with their own key switch */
+    size_t hoists;                /* decompositions shared by several ROTATEs */
+    size_t hoisted_rotations;     /* ROTATEs served from a shared decomposition */
 } hnn_exec_stats;
 
 /* A context for the plan's parameters and a fresh key set (secret, public,
- * relinearisation, the Galois keys the plan uses). 0 or an hnnrt_status. */
+ * relinearisation, and Galois keys for exactly the plan's rotation steps
+ * and conjugation). 0 or an hnnrt_status. */
 int hnn_exec_keys_new(const hnn_plan *plan, hnn_exec_keys *keys, char *err, size_t err_len);
 void hnn_exec_keys_free(hnn_exec_keys *keys);
 
 /*
- * Batch packing: x holds n_samples rows of plan->hir->n_inputs features
- * (n_samples <= slots); y receives n_samples rows of n_outputs values
- * (the circuit's outputs: logits before a softargmax). Encrypts, evaluates,
- * decrypts. 0, or an hnnrt_status with a message in err.
+ * x holds n_samples rows of plan->hir->n_inputs features; y receives
+ * n_samples rows of n_outputs values (the circuit's outputs: logits before
+ * a softargmax). Encrypts, evaluates, decrypts. Batch packing: one
+ * evaluation for all the samples (n_samples <= slots), feature k of sample s
+ * in slot s of ciphertext k. Vector packing: one evaluation per sample, its
+ * features in slots 0..n_inputs-1 replicated every `period` slots, its
+ * outputs read from slots 0..n_outputs-1; the plaintexts are encoded once
+ * for all the samples. 0, or an hnnrt_status with a message in err.
  */
 int hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t n_samples, double *y,
                  hnn_exec_stats *stats, char *err, size_t err_len);
 
-/* The server side alone: in[k] is the ciphertext of input k; out[k]
- * receives output k (allocated by the call, freed by the caller). */
+/*
+ * The server side alone. A server holds the evaluation keys (borrowed: they
+ * must outlive it) and the plaintexts of the circuit, encoded on first use
+ * at each (plaintext, level, scale) and kept for the next evaluations.
+ * in[k] is input ciphertext k and out[k] receives output ciphertext k,
+ * k < plan->ciphertexts_in / ciphertexts_out (allocated by the call, freed
+ * by the caller). Rotations of one value by several steps share one
+ * decomposition (hoisting). Stats, when given, are added to.
+ */
+typedef struct hnn_exec_server hnn_exec_server;
+
+int hnn_exec_server_new(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_key *rk,
+                        const hnnrt_galois_keys *gk, hnn_exec_server **out, char *err, size_t err_len);
+int hnn_exec_server_eval(hnn_exec_server *srv, hnnrt_ct *const *in, hnnrt_ct **out, hnn_exec_stats *stats,
+                         char *err, size_t err_len);
+void hnn_exec_server_free(hnn_exec_server *srv);
+
+/* One evaluation with a server made and freed for it. */
 int hnn_exec_eval(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_key *rk,
                   const hnnrt_galois_keys *gk, hnnrt_ct *const *in, hnnrt_ct **out, size_t *peak_live, char *err,
                   size_t err_len);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "front/bug.h"
+#include "middle/lower_internal.h"
 #include "middle/plan.h"
 
 typedef struct lower_state {
@@ -94,43 +95,6 @@ lower_affine(lower_state *s, const hnn_tir_node *n)
     s->val[n->id] = out;
 }
 
-/* One element through a polynomial program. */
-static uint32_t
-run_program(lower_state *s, const hnn_approx_program *prog, uint32_t t, uint32_t tir, uint32_t *tmp)
-{
-    for (uint32_t i = 0; i < prog->n_instr; i++) {
-        const hnn_approx_instr *in = &prog->instr[i];
-        uint32_t a = in->a < i ? tmp[in->a] : HNN_HIR_NONE, b = in->b < i ? tmp[in->b] : HNN_HIR_NONE;
-        switch (in->op) {
-        case HNN_APPROX_INPUT:
-            tmp[i] = t;
-            break;
-        case HNN_APPROX_MUL: {
-            uint32_t m = hnn_hir_emit(s->hir, HNN_HIR_MUL_CT, a, b, tir);
-            m = emit1(s, HNN_HIR_RELIN, m, tir);
-            tmp[i] = emit1(s, HNN_HIR_RESCALE, m, tir);
-            break;
-        }
-        case HNN_APPROX_MULC:
-            tmp[i] = emit1(s, HNN_HIR_RESCALE, mul_const(s, a, in->c, tir), tir);
-            break;
-        case HNN_APPROX_ADD:
-            tmp[i] = hnn_hir_emit(s->hir, HNN_HIR_ADD, a, b, tir);
-            break;
-        case HNN_APPROX_SUB:
-            tmp[i] = hnn_hir_emit(s->hir, HNN_HIR_SUB, a, b, tir);
-            break;
-        case HNN_APPROX_ADDC: {
-            uint32_t id = emit1(s, HNN_HIR_ADD_CONST, a, tir);
-            hnn_hir_at(s->hir, id)->c = in->c;
-            tmp[i] = id;
-            break;
-        }
-        }
-    }
-    return tmp[prog->result];
-}
-
 static void
 lower_poly(lower_state *s, const hnn_tir_node *n)
 {
@@ -157,7 +121,7 @@ lower_poly(lower_state *s, const hnn_tir_node *n)
             t = emit1(s, HNN_HIR_RESCALE, mul_const(s, t, alpha, n->id), n->id);
             t = add_const(s, t, beta, n->id);
         }
-        out[j] = run_program(s, &prog, t, n->id, tmp);
+        out[j] = hnn_lower_program(s->hir, &prog, t, n->id, tmp);
     }
     s->val[n->id] = out;
 }

@@ -1,4 +1,5 @@
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "hnnrt.h"
@@ -42,6 +43,182 @@ output_bound(const hnn_tir *tir)
     return fmax(fabs(o->range.lo), fabs(o->range.hi));
 }
 
+static int
+cmp_step(const void *a, const void *b)
+{
+    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* The Galois keys the circuit needs: its distinct rotation steps. */
+static void
+collect_rotations(hnn_plan *plan, hnn_arena *arena)
+{
+    const hnn_hir *h = plan->hir;
+    uint32_t n = 0;
+    plan->conjugates = false;
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        n += h->nodes[i].op == HNN_HIR_ROTATE;
+        plan->conjugates |= h->nodes[i].op == HNN_HIR_CONJUGATE;
+    }
+    int32_t *steps = hnn_arena_array(arena, n ? n : 1, sizeof *steps);
+    n = 0;
+    for (uint32_t i = 0; i < h->n_nodes; i++)
+        if (h->nodes[i].op == HNN_HIR_ROTATE && h->nodes[i].step != 0)
+            steps[n++] = h->nodes[i].step;
+    qsort(steps, n, sizeof *steps, cmp_step);
+    uint32_t m = 0;
+    for (uint32_t i = 0; i < n; i++)
+        if (m == 0 || steps[m - 1] != steps[i])
+            steps[m++] = steps[i];
+    plan->rotation_steps = steps;
+    plan->n_rotation_steps = m;
+}
+
+static uint32_t
+distinct_ids(const uint32_t *ids, uint32_t n)
+{
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (uint32_t j = 0; j < i && !seen; j++)
+            seen = ids[j] == ids[i];
+        count += !seen;
+    }
+    return count;
+}
+
+/*
+ * lower -> levels -> params -> scales -> verify for one packing, into plan.
+ * Errors go to diag, or only to `why` when diag is NULL (auto trying both).
+ */
+static bool
+plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn_plan_options *opt,
+             hnn_arena *arena, hnn_diag *diag, char *why, size_t why_len)
+{
+    const hnn_model *model = plan->model;
+    const hnn_hints *hints = &model->hints;
+    plan->hir = packing == HNN_HIR_PACK_VECTOR ? hnn_plan_lower_vector(plan->tir, fewer_keys, arena)
+                                               : hnn_plan_lower(plan->tir, packing, arena);
+    uint32_t period = plan->hir->period;
+    if (dump_here(opt, "lower"))
+        hnn_hir_print(dump_file(opt), plan->hir);
+    plan->depth = hnn_plan_levels(&plan->hir, arena);
+    plan->hir->period = period;
+    if (dump_here(opt, "levels"))
+        hnn_hir_print(dump_file(opt), plan->hir);
+    collect_rotations(plan, arena);
+
+    plan->scale_bits = hints->set[HNN_HINT_SCALE] ? (uint32_t)lround(hints->scale_log2) : 40;
+    hnn_param_request req = {
+        .levels = plan->depth,
+        .scale_bits = plan->scale_bits,
+        .output_bound = output_bound(plan->tir),
+        .precision_bits = hints->precision_bits ? hints->precision_bits : 12,
+        .min_slots = packing == HNN_HIR_PACK_VECTOR ? period : (hints->batch ? hints->batch : 1),
+        .n_rotation_keys = plan->n_rotation_steps + plan->conjugates,
+        .needs_relin = true,
+        .security = hints->security ? hints->security : 128,
+        .pin_log_n = 0,
+        .pin_levels = hints->levels,
+        .pin_scale_bits = hints->set[HNN_HINT_SCALE] ? plan->scale_bits : 0,
+        .key_memory_mb = hints->key_memory_mb,
+    };
+    if (hints->ring_dim) {
+        unsigned log_n = 0;
+        while ((1u << log_n) < hints->ring_dim)
+            log_n++;
+        req.pin_log_n = log_n;
+    }
+    if (!hnn_params_select(&req, &plan->params)) {
+        snprintf(why, why_len, "%s", plan->params.why);
+        if (!diag)
+            return false;
+        hnn_loc at = model->loc;
+        for (int k = 0; k < HNN_HINT__COUNT; k++)
+            if (hints->set[k] && (k == HNN_HINT_RING || k == HNN_HINT_LEVELS || k == HNN_HINT_SECURITY ||
+                                  k == HNN_HINT_KEY_MEMORY)) {
+                at = hints->loc[k];
+                break;
+            }
+        hnn_diag_error(diag, at, "no parameter set holds this circuit: %s", plan->params.why);
+        return false;
+    }
+    /* The real primes come from the runtime's own choice for the spec. */
+    hnnrt_context *ctx;
+    hnnrt_error err;
+    if (hnnrt_context_new(&ctx, &plan->params.spec, 0, &err) != HNNRT_OK) {
+        snprintf(why, why_len, "the runtime refuses the chosen parameters: %s", err.message);
+        if (diag)
+            hnn_diag_error(diag, model->loc, "internal error: %s", why);
+        return false;
+    }
+    plan->n_data_primes = plan->params.spec.n_data_primes;
+    plan->n_special_primes = plan->params.spec.n_special_primes;
+    for (unsigned i = 0; i < plan->n_data_primes + plan->n_special_primes; i++)
+        plan->primes[i] = hnnrt_context_prime(ctx, i);
+    plan->slots = hnnrt_context_slots(ctx);
+    hnnrt_context_free(ctx);
+    plan->galois_keys_mb = (plan->n_rotation_steps + plan->conjugates) *
+                           hnn_params_switching_key_bytes(&plan->params.spec) / 1048576.0;
+    if (dump_here(opt, "params"))
+        hnn_hir_print(dump_file(opt), plan->hir);
+
+    /* The circuit may use fewer levels than the chain holds (a pinned level
+     * count): its inputs then start at the top of the chain anyway. */
+    uint32_t top = plan->n_data_primes - 1;
+    if (top > plan->hir->top_level) {
+        uint32_t shift = top - plan->hir->top_level;
+        for (uint32_t i = 0; i < plan->hir->n_nodes; i++)
+            plan->hir->nodes[i].level += shift;
+        plan->hir->top_level = top;
+    }
+    plan->level_scale = hnn_arena_array(arena, top + 1, sizeof *plan->level_scale);
+    hnn_plan_scales(plan->hir, plan->primes, plan->scale_bits, plan->level_scale);
+    /* A plaintext added to a value is encoded at the value's scale. */
+    for (uint32_t i = 0; i < plan->hir->n_nodes; i++)
+        if (plan->hir->nodes[i].op == HNN_HIR_ADD_PT)
+            plan->hir->nodes[i].c_scale = plan->hir->nodes[i].scale;
+    if (dump_here(opt, "scales"))
+        hnn_hir_print(dump_file(opt), plan->hir);
+
+    if (!hnn_hir_verify(plan->hir, plan->primes, why, why_len)) {
+        if (diag)
+            hnn_diag_error(diag, model->loc, "internal error: HE IR invalid after planning: %s", why);
+        return false;
+    }
+    if (dump_here(opt, "verify"))
+        hnn_hir_print(dump_file(opt), plan->hir);
+    plan->batch = packing == HNN_HIR_PACK_VECTOR ? 1 : hints->batch ? hints->batch : (uint32_t)plan->slots;
+    plan->ciphertexts_in = distinct_ids(plan->hir->inputs, plan->hir->n_inputs);
+    plan->ciphertexts_out = distinct_ids(plan->hir->outputs, plan->hir->n_outputs);
+    return true;
+}
+
+static const int op_cost_class[] = {
+#define HNN_HIR_OP(e, name, nops, lvl, key, cost) cost,
+#include "middle/hir_ops.def"
+#undef HNN_HIR_OP
+};
+
+double
+hnn_plan_estimate_ms(const hnn_plan *plan, uint64_t samples)
+{
+    const hnn_cost_table *t = hnn_cost_default();
+    const hnnrt_params_spec *spec = &plan->params.spec;
+    const hnn_hir *h = plan->hir;
+    double eval = 0;
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        const hnn_hir_node *n = &h->nodes[i];
+        int cls = op_cost_class[n->op];
+        if (cls >= 0) /* an op's cost follows its operand's limbs */
+            eval += hnn_cost_spec_ns(t, (hnn_cost_op)cls, spec, n->level + (n->op == HNN_HIR_RESCALE));
+    }
+    uint64_t per = h->packing == HNN_HIR_PACK_BATCH ? (plan->slots ? plan->slots : 1) : 1;
+    uint64_t evaluations = (samples + per - 1) / per;
+    return (double)evaluations * eval / 1e6;
+}
+
 hnn_plan *
 hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *arena, hnn_diag *diag)
 {
@@ -67,87 +244,28 @@ hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *a
         hnn_tir_print(dump_file(opt), plan->tir);
 
     const hnn_hints *hints = &model->hints;
-    if (hints->packing == HNN_PACKING_VECTOR) {
-        hnn_diag_error(diag, hints->loc[HNN_HINT_PACKING],
-                       "vector packing is not planned yet; use `packing batch` (or auto)");
+    hnn_hir_packing packing = hints->packing == HNN_PACKING_VECTOR ? HNN_HIR_PACK_VECTOR : HNN_HIR_PACK_BATCH;
+    char why[512];
+    if (hints->packing == HNN_PACKING_AUTO) {
+        /* Both packings planned quietly; the cheaper for the requested batch
+         * is planned for real. Without a batch hint the sample count is
+         * free: the comparison is per sample at a full batch (throughput). */
+        hnn_plan b = *plan, v = *plan;
+        bool ok_b = plan_circuit(&b, HNN_HIR_PACK_BATCH, false, NULL, arena, NULL, why, sizeof why);
+        bool ok_v = plan_circuit(&v, HNN_HIR_PACK_VECTOR, false, NULL, arena, NULL, why, sizeof why);
+        if (!ok_v && hints->key_memory_mb)
+            ok_v = plan_circuit(&v, HNN_HIR_PACK_VECTOR, true, NULL, arena, NULL, why, sizeof why);
+        uint64_t samples = hints->batch ? hints->batch : ok_b ? b.slots : 1;
+        if (ok_v && (!ok_b || hnn_plan_estimate_ms(&v, samples) < hnn_plan_estimate_ms(&b, samples)))
+            packing = HNN_HIR_PACK_VECTOR;
+    }
+    bool fewer_keys = false;
+    if (packing == HNN_HIR_PACK_VECTOR && hints->key_memory_mb) {
+        /* Under a key-memory cap, a split for fewer keys when the fastest does not fit. */
+        hnn_plan trial = *plan;
+        fewer_keys = !plan_circuit(&trial, packing, false, NULL, arena, NULL, why, sizeof why);
+    }
+    if (!plan_circuit(plan, packing, fewer_keys, opt, arena, diag, why, sizeof why))
         return NULL;
-    }
-    plan->hir = hnn_plan_lower(plan->tir, HNN_HIR_PACK_BATCH, arena);
-    if (dump_here(opt, "lower"))
-        hnn_hir_print(dump_file(opt), plan->hir);
-    plan->depth = hnn_plan_levels(&plan->hir, arena);
-    if (dump_here(opt, "levels"))
-        hnn_hir_print(dump_file(opt), plan->hir);
-
-    plan->scale_bits = hints->set[HNN_HINT_SCALE] ? (uint32_t)lround(hints->scale_log2) : 40;
-    hnn_param_request req = {
-        .levels = plan->depth,
-        .scale_bits = plan->scale_bits,
-        .output_bound = output_bound(plan->tir),
-        .precision_bits = hints->precision_bits ? hints->precision_bits : 12,
-        .min_slots = hints->batch ? hints->batch : 1,
-        .n_rotation_keys = 0,
-        .needs_relin = true,
-        .security = hints->security ? hints->security : 128,
-        .pin_log_n = 0,
-        .pin_levels = hints->levels,
-        .pin_scale_bits = hints->set[HNN_HINT_SCALE] ? plan->scale_bits : 0,
-        .key_memory_mb = hints->key_memory_mb,
-    };
-    if (hints->ring_dim) {
-        unsigned log_n = 0;
-        while ((1u << log_n) < hints->ring_dim)
-            log_n++;
-        req.pin_log_n = log_n;
-    }
-    if (!hnn_params_select(&req, &plan->params)) {
-        hnn_loc at = model->loc;
-        for (int k = 0; k < HNN_HINT__COUNT; k++)
-            if (hints->set[k] && (k == HNN_HINT_RING || k == HNN_HINT_LEVELS || k == HNN_HINT_SECURITY)) {
-                at = hints->loc[k];
-                break;
-            }
-        hnn_diag_error(diag, at, "no parameter set holds this circuit: %s", plan->params.why);
-        return NULL;
-    }
-    /* The real primes come from the runtime's own choice for the spec. */
-    hnnrt_context *ctx;
-    hnnrt_error err;
-    if (hnnrt_context_new(&ctx, &plan->params.spec, 0, &err) != HNNRT_OK) {
-        hnn_diag_error(diag, model->loc, "internal error: the runtime refuses the chosen parameters: %s",
-                       err.message);
-        return NULL;
-    }
-    plan->n_data_primes = plan->params.spec.n_data_primes;
-    plan->n_special_primes = plan->params.spec.n_special_primes;
-    for (unsigned i = 0; i < plan->n_data_primes + plan->n_special_primes; i++)
-        plan->primes[i] = hnnrt_context_prime(ctx, i);
-    plan->slots = hnnrt_context_slots(ctx);
-    hnnrt_context_free(ctx);
-    if (dump_here(opt, "params"))
-        hnn_hir_print(dump_file(opt), plan->hir);
-
-    /* The circuit may use fewer levels than the chain holds (a pinned level
-     * count): its inputs then start at the top of the chain anyway. */
-    uint32_t top = plan->n_data_primes - 1;
-    if (top > plan->hir->top_level) {
-        uint32_t shift = top - plan->hir->top_level;
-        for (uint32_t i = 0; i < plan->hir->n_nodes; i++)
-            plan->hir->nodes[i].level += shift;
-        plan->hir->top_level = top;
-    }
-    plan->level_scale = hnn_arena_array(arena, top + 1, sizeof *plan->level_scale);
-    hnn_plan_scales(plan->hir, plan->primes, plan->scale_bits, plan->level_scale);
-    if (dump_here(opt, "scales"))
-        hnn_hir_print(dump_file(opt), plan->hir);
-
-    char why[256];
-    if (!hnn_hir_verify(plan->hir, plan->primes, why, sizeof why)) {
-        hnn_diag_error(diag, model->loc, "internal error: HE IR invalid after planning: %s", why);
-        return NULL;
-    }
-    if (dump_here(opt, "verify"))
-        hnn_hir_print(dump_file(opt), plan->hir);
-    plan->batch = hints->batch ? hints->batch : (uint32_t)plan->slots;
     return plan;
 }

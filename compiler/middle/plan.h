@@ -7,7 +7,9 @@
  * after one):
  *   tir-build     model -> tensor IR (activations fitted)
  *   tir-simplify  fold batch-norm and scalar chains, merge linear maps
- *   lower         tensor IR -> HE IR for the packing (ops without levels)
+ *   lower         tensor IR -> HE IR for the packing (ops without levels):
+ *                 batch (lower.c), vector (lower_vector.c), or auto — both
+ *                 planned, the cheaper for the batch hint by the cost model
  *   levels        depth of every node; operands of binary ops aligned
  *   params        the smallest parameter set that holds the depth
  *   scales        exact scales from the chain's primes; constants' encoding scales
@@ -51,7 +53,17 @@ typedef struct hnn_plan {
     unsigned n_data_primes, n_special_primes;
     double *level_scale;                  /* canonical scale D_l, l = 0..L */
     size_t slots;
-    uint32_t batch;                       /* samples per evaluation (batch packing) */
+    uint32_t batch;                       /* samples per evaluation (batch packing; 1 in vector) */
+    /* Rotation keys: the distinct ROTATE steps of the circuit, ascending
+     * (left rotations, 0 < step < slots), one Galois key each, plus one for
+     * conjugation when the circuit conjugates. */
+    int32_t *rotation_steps;
+    uint32_t n_rotation_steps;
+    bool conjugates;
+    double galois_keys_mb;                /* their memory at the chosen parameters */
+    /* Ciphertexts per evaluation: in vector packing hir->inputs/outputs
+     * list one node per value (value k in slot k), all the same ciphertext. */
+    uint32_t ciphertexts_in, ciphertexts_out;
 } hnn_plan;
 
 /* Runs every pass; NULL after reporting errors to diag. */
@@ -59,10 +71,24 @@ hnn_plan *hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hn
 
 /* The passes, for tests and tools. */
 hnn_hir *hnn_plan_lower(const hnn_tir *tir, hnn_hir_packing packing, hnn_arena *arena);
+/* Vector packing (lower_vector.c): one sample per ciphertext, replicated
+ * with the period stored in the IR; matrix-vector products by diagonals
+ * with baby-step giant-step. fewer_keys: choose each layer's split for the
+ * fewest new rotation keys first (a key-memory cap), else for the least
+ * estimated time. */
+hnn_hir *hnn_plan_lower_vector(const hnn_tir *tir, bool fewer_keys, hnn_arena *arena);
 /* Inserts level alignments; returns the depth (levels consumed). */
 uint32_t hnn_plan_levels(hnn_hir **hir, hnn_arena *arena);
 /* Assigns exact scales and constant encoding scales from the primes. */
 void hnn_plan_scales(hnn_hir *hir, const uint64_t *primes, uint32_t scale_bits, double *level_scale);
+
+/* Estimated server milliseconds to evaluate `samples` samples with the plan
+ * (default cost table): the evaluations the packing needs (batch: one per
+ * `slots` samples; vector: one per sample) times the circuit's ops. The
+ * client's encryption and decryption are not counted. What `auto`
+ * compares, for the model's batch hint (without one, for a full batch of
+ * the batch packing's slots: the sample count is free, throughput counts). */
+double hnn_plan_estimate_ms(const hnn_plan *plan, uint64_t samples);
 
 /* The pass names, NULL-terminated. */
 extern const char *const hnn_plan_pass_names[];
