@@ -499,6 +499,38 @@ dag_moves_the_join_refresh_before_the_fork(void **state)
     hnn_arena_free(a);
 }
 
+/*
+ * Where the heuristic stops short: two points must move at once. Budget 4,
+ * 3 per round trip:
+ *   0 in -> 1 (1, 7 wide) -> 2 (1, 8 wide) -> 3 (3, 1 wide) -> 4 add(3, 1) (0)
+ *        -> 5 (1, 1 wide) -> 6 (1) -> 7 (1)
+ * Greedy and the local search end at {2, 5}: 11 + 4 = 15. The optimum is
+ * {1, 3}: 10 + 4 = 14; from {2, 5} no single added point makes both
+ * redundant, so no move of the search reaches it.
+ */
+static void
+dag_heuristic_may_be_suboptimal(void **state)
+{
+    (void)state;
+    hnn_arena *a = hnn_arena_new();
+    const hnn_refresh_node nodes[8] = {
+        {{NONE, NONE}, 0, 1, NULL}, {{0, NONE}, 1, 7, NULL}, {{1, NONE}, 1, 8, NULL}, {{2, NONE}, 3, 1, NULL},
+        {{3, 1}, 0, 7, NULL},       {{4, NONE}, 1, 1, NULL}, {{5, NONE}, 1, 7, NULL}, {{6, NONE}, 1, 6, NULL},
+    };
+    hnn_refresh_graph g = {nodes, 8};
+    hnn_refresh_costs c = {1, 3};
+    hnn_refresh_placement h;
+    assert_true(hnn_refresh_place_dag(&g, 4, &c, a, &h));
+    assert_points(&h, (const uint32_t[]){2, 5}, 2);
+    assert_true(h.cost == 15);
+    assert_true(exhaustive(&g, 4, &c) == 14);
+    bool best[8] = {false, true, false, true, false, false, false, false};
+    uint32_t st[8];
+    char why[128];
+    assert_true(hnn_refresh_check(&g, 4, best, st, why, sizeof why));
+    hnn_arena_free(a);
+}
+
 /* ------------------------------------------------------------ budgets and rings */
 
 /* The request of params_select's worked examples: scale 2^40, |output| <= 10,
@@ -748,6 +780,7 @@ main(void)
         cmocka_unit_test(dag_heuristic_against_exhaustive),
         cmocka_unit_test(dag_merges_branch_refreshes_before_the_fork),
         cmocka_unit_test(dag_moves_the_join_refresh_before_the_fork),
+        cmocka_unit_test(dag_heuristic_may_be_suboptimal),
         cmocka_unit_test(budget_from_the_parameter_selection),
         cmocka_unit_test(choose_ring_budget_and_placement),
         cmocka_unit_test(graph_from_tir_matches_the_lowering),
