@@ -114,8 +114,8 @@ bool hnn_refresh_check(const hnn_refresh_graph *g, uint32_t budget, const bool *
  * the best such u per round. Every step keeps the placement valid, so the
  * result is valid and costs no more than the greedy one; it may be
  * suboptimal (a better placement may need two points moved at once).
- * O(n * k * n) per round with k points, at most n rounds; meant for
- * tensor-IR graphs (tens to hundreds of layers).
+ * O(n * k * (n + e)) per round with k points and e edges, at most n
+ * rounds; meant for tensor-IR graphs (tens to hundreds of layers).
  */
 bool hnn_refresh_place_greedy(const hnn_refresh_graph *g, uint32_t budget, const hnn_refresh_costs *c,
                               hnn_arena *arena, hnn_refresh_placement *out);
@@ -173,8 +173,10 @@ typedef struct hnn_refresh_choice {
  *
  *   for each ring 2^12..2^16 (or the pinned one) with enough slots,
  *     for each budget b from the deepest node's depth up to the ring's B:
- *       R = hnn_refresh_place_dag(b), the chain holds L = max_state + reserve
- *       (the pinned level count when pinned) scale primes;
+ *       R = hnn_refresh_place_dag(b) with per_ciphertext = unit at a chain
+ *       of b + reserve levels and per_point = round_trip_ns; the chain then
+ *       holds L = max_state + reserve (the pinned level count when pinned)
+ *       scale primes and R is charged at L's unit cost (placement.cost too);
  *       eval = sum over v of ops(v) at ring, at the level midway through v
  *              (L - s_in(v) - floor(depth(v) / 2), s_in the state v starts
  *              from: deeper chains cost more per op);
