@@ -1,0 +1,410 @@
+/*
+ * Vector packing checked by execution: small models planned one sample per
+ * ciphertext (diagonal matrix-vector products, baby-step giant-step),
+ * run encrypted on libhnnrt one evaluation per sample and compared with
+ * the tensor IR on doubles; plus the exact rotation sets, hoisting, the
+ * plaintext cache, the padding bookkeeping and the auto packing choice.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "back/exec.h"
+#include "front/front.h"
+#include "middle/plan.h"
+
+typedef struct planned {
+    hnn_arena *arena;
+    hnn_diag *diag;
+    hnn_plan *plan;
+} planned;
+
+static planned
+plan_model(hnn_model *m, hnn_arena *arena, hnn_diag *diag)
+{
+    planned p = {arena, diag, NULL};
+    if (m) {
+        hnn_plan_options po = {.verify_each = true};
+        p.plan = hnn_plan_build(m, &po, p.arena, p.diag);
+    }
+    if (!p.plan)
+        hnn_diag_print(p.diag, stderr);
+    assert_non_null(p.plan);
+    return p;
+}
+
+static planned
+plan_text(const char *text)
+{
+    hnn_arena *arena = hnn_arena_new();
+    hnn_diag *diag = hnn_diag_new();
+    hnn_model *m = hnn_front_check_text("test.hnn", text, strlen(text), ".", NULL, arena, diag, NULL);
+    return plan_model(m, arena, diag);
+}
+
+static void
+planned_free(planned *p)
+{
+    hnn_diag_free(p->diag);
+    hnn_arena_free(p->arena);
+}
+
+/* splitmix64 for test inputs */
+static double
+unit(uint64_t *s)
+{
+    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    z ^= z >> 31;
+    return (double)(z >> 11) * 0x1p-53;
+}
+
+/* Encrypted run on n samples (one evaluation each) drawn uniformly from the
+ * input range vs the tensor IR on doubles, compared on the logits (before a
+ * softargmax). Returns the max error; the run's stats in *st. */
+static double
+run_and_compare(const hnn_plan *plan, size_t n, hnn_exec_stats *st)
+{
+    const hnn_tir *tir = plan->tir;
+    const hnn_hir *h = plan->hir;
+    const hnn_tir_node *in = tir->input;
+    const hnn_tir_node *logits = tir->output->kind == HNN_TIR_SOFTARGMAX ? tir->output->in[0] : tir->output;
+    double lo = in->range.lo, hi = in->range.hi;
+    double *x = malloc(n * h->n_inputs * sizeof *x), *y = malloc(n * h->n_outputs * sizeof *y);
+    double *scratch = malloc(hnn_tir_eval_scratch(tir) * sizeof *scratch);
+    double *want = malloc((tir->output->size + 1) * sizeof *want);
+    uint64_t seed = 7;
+    for (size_t i = 0; i < n * h->n_inputs; i++)
+        x[i] = lo + (hi - lo) * unit(&seed);
+    hnn_exec_keys keys;
+    char err[256];
+    if (hnn_exec_keys_new(plan, &keys, err, sizeof err) != 0)
+        fail_msg("keys: %s", err);
+    /* exactly the plan's rotation keys */
+    assert_int_equal(keys.gk ? hnnrt_galois_keys_count(keys.gk) : 0, plan->n_rotation_steps);
+    if (hnn_exec_run(plan, &keys, x, n, y, st, err, sizeof err) != 0)
+        fail_msg("run: %s", err);
+    assert_int_equal(st->evaluations, n);
+    double max_err = 0;
+    for (size_t s = 0; s < n; s++) {
+        hnn_tir_eval(tir, x + s * h->n_inputs, want, scratch);
+        /* the logits node's values, wherever the softargmax left them */
+        size_t off = 0;
+        for (uint32_t k = 0; k < logits->id; k++)
+            off += tir->nodes[k]->size;
+        for (uint32_t k = 0; k < h->n_outputs; k++)
+            max_err = fmax(max_err, fabs(scratch[off + k] - y[s * h->n_outputs + k]));
+    }
+    print_message("  period %u, %u rotation keys, max abs error %.3g (2^%.1f) over %zu samples, "
+                  "%.1f ms per evaluation; %zu hoists, %zu hoisted + %zu plain rotations, %zu encodes\n",
+                  h->period, plan->n_rotation_steps, max_err, log2(max_err), n, st->eval_ms / (double)n, st->hoists,
+                  st->hoisted_rotations, st->rotations, st->pt_encodes);
+    hnn_exec_keys_free(&keys);
+    free(x);
+    free(y);
+    free(scratch);
+    free(want);
+    return max_err;
+}
+
+static uint64_t
+count_op(const hnn_plan *plan, hnn_hir_op op)
+{
+    uint64_t counts[HNN_HIR__COUNT];
+    hnn_hir_count(plan->hir, counts);
+    return counts[op];
+}
+
+/* Ops of one kind charged to the tensor-IR node named `name`. */
+static uint32_t
+layer_ops(const hnn_plan *plan, const char *name, hnn_hir_op op)
+{
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < plan->hir->n_nodes; i++) {
+        const hnn_hir_node *n = &plan->hir->nodes[i];
+        count += n->op == op && strcmp(plan->tir->nodes[n->tir]->name, name) == 0;
+    }
+    return count;
+}
+
+/* The plan's key set is the set of steps its ROTATEs use, ascending. */
+static void
+assert_keys_are_steps(const hnn_plan *plan)
+{
+    bool used[1 << 12] = {false};
+    uint32_t distinct = 0;
+    for (uint32_t i = 0; i < plan->hir->n_nodes; i++) {
+        const hnn_hir_node *n = &plan->hir->nodes[i];
+        if (n->op != HNN_HIR_ROTATE)
+            continue;
+        assert_true(n->step > 0 && n->step < (1 << 12));
+        distinct += !used[n->step];
+        used[n->step] = true;
+    }
+    assert_int_equal(plan->n_rotation_steps, distinct);
+    for (uint32_t k = 0; k < plan->n_rotation_steps; k++) {
+        assert_true(used[plan->rotation_steps[k]]);
+        if (k)
+            assert_true(plan->rotation_steps[k - 1] < plan->rotation_steps[k]);
+    }
+}
+
+static void
+assert_steps(const hnn_plan *plan, const int32_t *want, uint32_t n)
+{
+    assert_int_equal(plan->n_rotation_steps, n);
+    for (uint32_t k = 0; k < n; k++)
+        assert_int_equal(plan->rotation_steps[k], want[k]);
+}
+
+static void
+dense_4_to_3(void **state)
+{
+    (void)state;
+    planned p = plan_text("model d43 { input x: vector(4) range [-1, 1];\n"
+                          "  layer d = dense(x, 3, weight [[0.5, -0.25, 0.125, 1], [1, 1, -1, 0.5], [0, 0.3, 0.2, -0.1]],"
+                          " bias [0.1, 0, -0.2]);\n"
+                          "  output d; hints { packing vector; } }\n");
+    assert_int_equal(p.plan->hir->packing, HNN_HIR_PACK_VECTOR);
+    assert_int_equal(p.plan->hir->period, 4);
+    assert_int_equal(p.plan->depth, 1);
+    assert_int_equal(p.plan->ciphertexts_in, 1);
+    assert_int_equal(p.plan->ciphertexts_out, 1);
+    assert_int_equal(p.plan->hir->n_outputs, 3);
+    /* 3 x 4 at period 4: every diagonal 0..3 has an entry; b1 = 2 */
+    assert_int_equal(count_op(p.plan, HNN_HIR_MUL_PT), 4);
+    assert_int_equal(count_op(p.plan, HNN_HIR_ADD_PT), 1);
+    assert_int_equal(count_op(p.plan, HNN_HIR_RESCALE), 1);
+    static const int32_t steps[] = {1, 2};
+    assert_steps(p.plan, steps, 2);
+    assert_keys_are_steps(p.plan);
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 6, &st) < 1e-4);
+    planned_free(&p);
+}
+
+/* A full 4 x 4 by hand: diagonals 0..3, b1 = 2: baby steps {1}, giant {2};
+ * a full 16 x 16: diagonals 0..15, b1 = 4: baby {1, 2, 3} from one hoisted
+ * decomposition, giant {4, 8, 12}. */
+static void
+full_square_bsgs_sets(void **state)
+{
+    (void)state;
+    planned p = plan_text("model f4 { input x: vector(4) range [-1, 1];\n"
+                          "  layer d = dense(x, 4, weight [[1, 2, 3, 4], [-1, 0.5, 0.25, 2], [0.5, 0.5, -0.5, 1],"
+                          " [2, -1, 1, 0.125]]);\n"
+                          "  output d; hints { packing vector; } }\n");
+    static const int32_t steps4[] = {1, 2};
+    assert_steps(p.plan, steps4, 2);
+    assert_int_equal(count_op(p.plan, HNN_HIR_ROTATE), 2);
+    assert_int_equal(count_op(p.plan, HNN_HIR_MUL_PT), 4);
+    assert_int_equal(count_op(p.plan, HNN_HIR_ADD_PT), 0); /* no bias */
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 4, &st) < 1e-4);
+    assert_int_equal(st.hoists, 0); /* one baby rotation: nothing to share */
+    assert_int_equal(st.rotations, 2 * 4);
+    planned_free(&p);
+
+    char text[8192];
+    size_t at = (size_t)snprintf(text, sizeof text,
+                                 "model f16 { input x: vector(16) range [-1, 1];\n  layer d = dense(x, 16, weight [");
+    for (int i = 0; i < 16; i++) {
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s[", i ? ", " : "");
+        for (int j = 0; j < 16; j++)
+            at += (size_t)snprintf(text + at, sizeof text - at, "%s%g", j ? ", " : "",
+                                   ((i * 7 + j * 3) % 11 + 1) / 16.0 * ((i + j) % 2 ? -1 : 1));
+        at += (size_t)snprintf(text + at, sizeof text - at, "]");
+    }
+    at += (size_t)snprintf(text + at, sizeof text - at, "], bias [");
+    for (int i = 0; i < 16; i++)
+        at += (size_t)snprintf(text + at, sizeof text - at, "%s%g", i ? ", " : "", 0.0625 * i);
+    snprintf(text + at, sizeof text - at, "]);\n  output d; hints { packing vector; } }\n");
+    p = plan_text(text);
+    static const int32_t steps16[] = {1, 2, 3, 4, 8, 12};
+    assert_steps(p.plan, steps16, 6);
+    assert_keys_are_steps(p.plan);
+    assert_int_equal(count_op(p.plan, HNN_HIR_ROTATE), 6);
+    assert_int_equal(count_op(p.plan, HNN_HIR_MUL_PT), 16);
+    assert_int_equal(count_op(p.plan, HNN_HIR_ADD_PT), 1);
+    assert_true(run_and_compare(p.plan, 3, &st) < 1e-4);
+    /* per evaluation: one decomposition for the three baby steps */
+    assert_int_equal(st.hoists, 3);
+    assert_int_equal(st.hoisted_rotations, 3 * 3);
+    assert_int_equal(st.rotations, 3 * 3);
+    /* 16 diagonals and the bias encoded once, served from the cache after */
+    assert_int_equal(st.pt_encodes, 17);
+    assert_int_equal(st.pt_reuses, 2 * 17);
+    planned_free(&p);
+}
+
+static void
+dense_square_dense(void **state)
+{
+    (void)state;
+    planned p = plan_text("model sq { input x: vector(4) range [-1, 1];\n"
+                          "  layer d1 = dense(x, 3, weight [[0.5, -0.25, 0.125, 1], [1, 1, -1, 0.5], [0, 0.3, 0.2, -0.1]],"
+                          " bias [0.1, 0, -0.2]);\n"
+                          "  layer s1 = square(d1);\n"
+                          "  layer d2 = dense(s1, 2, weight [[1, -1, 0.5], [0.25, 0.5, 1]], bias [0, 0.3]);\n"
+                          "  output d2; hints { packing vector; } }\n");
+    assert_int_equal(p.plan->depth, 3);
+    assert_int_equal(count_op(p.plan, HNN_HIR_MUL_CT), 1); /* the whole vector squared at once */
+    /* d2 is 2 x 3 at period 4: diagonals {0, 1, 2} and 3 (row 1, column 0) */
+    assert_int_equal(layer_ops(p.plan, "d2", HNN_HIR_MUL_PT), 4);
+    assert_keys_are_steps(p.plan);
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 6, &st) < 1e-4);
+    planned_free(&p);
+}
+
+static void
+conv_square_dense(void **state)
+{
+    (void)state;
+    planned p = plan_text("model cnn { input img: image(1, 6, 6) range [0, 1];\n"
+                          "  layer c = conv2d(img, 1, kernel 3, weight [[[[0.5, -0.25, 0.125], [1, 0.5, -0.5],"
+                          " [0.25, 0.75, -1]]]], bias [0.1]);\n"
+                          "  layer s = square(c);\n"
+                          "  layer f = flatten(s);\n"
+                          "  layer d = dense(f, 2, weight [[1, -1, 0.5, 0.25, 1, -1, 0.5, 0.25, 1, -1, 0.5, 0.25, 1, -1, 0.5,"
+                          " 0.25], [0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1]],"
+                          " bias [0, 0.2]);\n"
+                          "  output d; hints { packing vector; } }\n");
+    assert_int_equal(p.plan->hir->period, 64);
+    /* The 16 x 36 convolution map at period 64: output (r, c) reads input
+     * (r + i, c + j), offset 2r + 6i + j: the 21 diagonals 0..20 of the 64. */
+    assert_int_equal(layer_ops(p.plan, "c", HNN_HIR_MUL_PT), 21);
+    /* b1 = 4: baby {1, 2, 3}, giant {4, 8, 12, 16, 20} */
+    assert_int_equal(layer_ops(p.plan, "c", HNN_HIR_ROTATE), 8);
+    /* the 2 x 16 dense: diagonals 0..15 and 63 (row 1, column 0) */
+    assert_int_equal(layer_ops(p.plan, "d", HNN_HIR_MUL_PT), 17);
+    assert_keys_are_steps(p.plan);
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 4, &st) < 1e-4);
+    assert_true(st.hoists >= 4); /* at least the convolution's baby steps, every evaluation */
+    planned_free(&p);
+}
+
+static void
+residual_add(void **state)
+{
+    (void)state;
+    planned p = plan_text("model res { input x: vector(2) range [-1, 1];\n"
+                          "  layer d1 = dense(x, 2, weight [[1, 0.5], [-0.5, 1]], bias [0.1, -0.1]);\n"
+                          "  layer sq = square(d1);\n"
+                          "  layer r = add(sq, d1);\n"
+                          "  output r; hints { packing vector; } }\n");
+    assert_int_equal(p.plan->depth, 2);
+    assert_int_equal(layer_ops(p.plan, "r", HNN_HIR_ADD), 1); /* one ciphertext add */
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 6, &st) < 1e-4);
+    planned_free(&p);
+}
+
+/* sigmoid(0) = 1/2 fills the padding of the activation's output: the next
+ * dense's zero-padded diagonals ignore it, with no correction. */
+static void
+sigmoid_padding_is_harmless(void **state)
+{
+    (void)state;
+    planned p = plan_text("model sig { input x: vector(3) range [-1, 1];\n"
+                          "  layer d1 = dense(x, 3, weight [[2, -1, 0.5], [1, 3, 0], [0.5, 0.5, 0.5]], bias [0, 0.5, 1]);\n"
+                          "  layer a = sigmoid(d1, degree 7, interval [-5, 5]);\n"
+                          "  layer d2 = dense(a, 2, weight [[1, -1, 0.5], [0.25, 2, -1]], bias [0.5, 0]);\n"
+                          "  output d2; hints { packing vector; } }\n");
+    assert_int_equal(p.plan->depth, 5);
+    assert_int_equal(count_op(p.plan, HNN_HIR_ADD_PT), 2); /* the two biases, no padding correction */
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 4, &st) < 1e-4);
+    planned_free(&p);
+}
+
+/* A residual sum pads with 0, outside the activation's interval [2, 6]:
+ * one ADD_PT moves the padding to 2 before the series meets it. */
+static void
+padding_outside_the_interval_is_moved(void **state)
+{
+    (void)state;
+    planned p = plan_text("model mv { input x: vector(3) range [-0.5, 0.5];\n"
+                          "  layer d1 = dense(x, 3, weight [[0.5, 0, 0], [0, 0.5, 0], [0.25, 0.25, 0]], bias [2, 2, 2]);\n"
+                          "  layer d2 = dense(x, 3, weight [[0, 0.5, 0], [0, 0, 0.5], [0.5, 0, -0.25]], bias [2, 2, 2]);\n"
+                          "  layer r = add(d1, d2);\n"
+                          "  layer a = sigmoid(r, degree 7, interval [2, 6]);\n"
+                          "  layer d3 = dense(a, 1, weight [[1, -1, 0.5]], bias [0.1]);\n"
+                          "  output d3; hints { packing vector; } }\n");
+    assert_int_equal(layer_ops(p.plan, "a", HNN_HIR_ADD_PT), 1);
+    assert_int_equal(count_op(p.plan, HNN_HIR_ADD_PT), 4); /* three biases and the correction */
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 4, &st) < 1e-4);
+    planned_free(&p);
+}
+
+#define AUTO_MODEL "model sq { input x: vector(4) range [-1, 1];\n" \
+                      "  layer d1 = dense(x, 3, weight [[0.5, -0.25, 0.125, 1], [1, 1, -1, 0.5], [0, 0.3, 0.2, -0.1]]);\n" \
+                      "  layer s1 = square(d1);\n" \
+                      "  layer d2 = dense(s1, 2, weight [[1, -1, 0.5], [0.25, 0.5, 1]]);\n" \
+                      "  output d2; hints { packing auto; batch %u; } }\n"
+
+static void
+auto_packing_by_batch(void **state)
+{
+    (void)state;
+    char text[1024];
+    snprintf(text, sizeof text, AUTO_MODEL, 1u);
+    planned one = plan_text(text);
+    snprintf(text, sizeof text, AUTO_MODEL, 4096u);
+    planned many = plan_text(text);
+    /* one sample: the single ciphertext's few rotations beat 4 inputs' worth
+     * of scalar products; a full batch shares those over 4096 samples */
+    assert_int_equal(one.plan->hir->packing, HNN_HIR_PACK_VECTOR);
+    assert_int_equal(many.plan->hir->packing, HNN_HIR_PACK_BATCH);
+    assert_true(hnn_plan_estimate_ms(one.plan, 1) < hnn_plan_estimate_ms(many.plan, 1));
+    assert_true(hnn_plan_estimate_ms(many.plan, 4096) < hnn_plan_estimate_ms(one.plan, 4096));
+    assert_int_equal(many.plan->n_rotation_steps, 0);
+    planned_free(&one);
+    planned_free(&many);
+}
+
+static void
+iris_plans_in_vector_packing(void **state)
+{
+    (void)state;
+    hnn_arena *arena = hnn_arena_new();
+    hnn_diag *diag = hnn_diag_new();
+    hnn_model *m = hnn_front_check_file("tests/golden/valid/iris.hnn", NULL, arena, diag, NULL);
+    planned p = plan_model(m, arena, diag);
+    assert_int_equal(p.plan->hir->packing, HNN_HIR_PACK_VECTOR);
+    assert_int_equal(p.plan->hir->period, 8);
+    assert_int_equal(p.plan->params.spec.log_n, 14); /* pinned */
+    assert_true(p.plan->n_rotation_steps > 0);
+    assert_true(p.plan->galois_keys_mb > 0);
+    assert_keys_are_steps(p.plan);
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 3, &st) < 1e-4);
+    planned_free(&p);
+}
+
+int
+main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(dense_4_to_3),
+        cmocka_unit_test(full_square_bsgs_sets),
+        cmocka_unit_test(dense_square_dense),
+        cmocka_unit_test(conv_square_dense),
+        cmocka_unit_test(residual_add),
+        cmocka_unit_test(sigmoid_padding_is_harmless),
+        cmocka_unit_test(padding_outside_the_interval_is_moved),
+        cmocka_unit_test(auto_packing_by_batch),
+        cmocka_unit_test(iris_plans_in_vector_packing),
+    };
+    return cmocka_run_group_tests_name("vector", tests, NULL, NULL);
+}
