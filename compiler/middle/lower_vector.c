@@ -15,6 +15,11 @@
  * are used; b1 is the power of two the cost model finds cheapest. One
  * RESCALE after the sum, then the bias as a plaintext.
  *
+ * Under a key-memory cap the planner asks for composed rotations instead:
+ * baby b as rot(baby[b - h], h), h the highest power of two in b, and the
+ * giant sums Horner-style by b1, so the whole circuit needs at most
+ * log2(period) keys, all powers of two, for about the same rotation count.
+ *
  * Padding: slots m..n-1 of each block (the padding) take part in every
  * slot-wise op, and must stay bounded — a value out of range there
  * overflows the modulus and corrupts every slot. Their content is known
@@ -40,7 +45,7 @@ typedef struct vec_state {
     uint32_t *val;         /* per TIR node: the HE IR id of its ciphertext */
     double *pad;           /* per TIR node: the value every padding slot holds */
     bool *folded;          /* per TIR node: an AFFINE already mapped onto its POLY's [-1, 1] */
-    bool fewer_keys;
+    bool compose;          /* rotations composed from power-of-two keys */
     bool *step_used;       /* n entries: rotation steps emitted so far */
     double *scratch;       /* n doubles */
 } vec_state;
@@ -149,9 +154,42 @@ new_keys(const vec_state *s, const uint32_t *ks, uint32_t nd, uint32_t b1, bool 
     return count;
 }
 
-/* The baby bound: the cheapest power of two by the cost model (fewer_keys:
- * the fewest new rotation keys first), ties to the fewer keys, then the
- * smaller bound. */
+static uint32_t
+high_power(uint32_t b)
+{
+    uint32_t p = 1;
+    while (p * 2 <= b)
+        p *= 2;
+    return p;
+}
+
+/* Composed rotations (a key-memory cap): baby b is rot(baby[b - h], h) with h
+ * the highest power of two in b, so every baby costs one rotation and only
+ * power-of-two keys; the giant sums are combined Horner-style, each giant
+ * step one rotation by b1. Marks in need[] the babies to compute (those
+ * used and their ancestors); returns the rotation count, *keys the keys. */
+static uint32_t
+composed_plan(const uint32_t *ks, uint32_t nd, uint32_t b1, bool *need, uint32_t *keys)
+{
+    memset(need, 0, b1 * sizeof *need);
+    for (uint32_t i = 0; i < nd; i++)
+        for (uint32_t b = ks[i] % b1; b && !need[b]; b -= high_power(b))
+            need[b] = true;
+    uint32_t rotations = 0, key_mask = 0;
+    for (uint32_t b = 1; b < b1; b++)
+        if (need[b]) {
+            rotations++;
+            key_mask |= high_power(b); /* keys are powers of two: one bit each */
+        }
+    uint32_t gmax = ks[nd - 1] / b1;
+    rotations += gmax;
+    *keys = (uint32_t)__builtin_popcount(key_mask) + (gmax > 0);
+    return rotations;
+}
+
+/* The baby bound b1, a power of two: by the cost model the cheapest split,
+ * ties to the fewer new keys, then the smaller bound; composed, the fewest
+ * rotations, then the fewest keys. */
 static uint32_t
 choose_b1(const vec_state *s, const uint32_t *ks, uint32_t nd)
 {
@@ -161,12 +199,15 @@ choose_b1(const vec_state *s, const uint32_t *ks, uint32_t nd)
     uint32_t best = 1, best_keys = UINT32_MAX;
     double best_cost = INFINITY;
     for (uint32_t b1 = 1; b1 <= s->n; b1 *= 2) {
-        uint32_t nb, ng;
-        double cost = split_cost(ks, nd, b1, s->n, seen, &nb, &ng);
-        uint32_t keys = new_keys(s, ks, nd, b1, seen);
-        bool better = s->fewer_keys ? (keys < best_keys || (keys == best_keys && cost < best_cost))
-                                    : (cost < best_cost || (cost == best_cost && keys < best_keys));
-        if (better) {
+        uint32_t nb, ng, keys;
+        double cost;
+        if (s->compose) {
+            cost = composed_plan(ks, nd, b1, seen, &keys);
+        } else {
+            cost = split_cost(ks, nd, b1, s->n, seen, &nb, &ng);
+            keys = new_keys(s, ks, nd, b1, seen);
+        }
+        if (cost < best_cost || (cost == best_cost && keys < best_keys)) {
             best = b1;
             best_cost = cost;
             best_keys = keys;
@@ -218,30 +259,58 @@ lower_affine(vec_state *s, const hnn_tir_node *n)
         uint32_t b1 = choose_b1(s, ks, nd);
         /* Baby rotations of x, emitted together so the executor hoists them. */
         uint32_t *baby = malloc(b1 * sizeof *baby);
-        if (!baby)
+        bool *need = calloc(b1, sizeof *need);
+        if (!baby || !need)
             hnn_bug("out of memory");
         for (uint32_t b = 0; b < b1; b++)
             baby[b] = b == 0 ? x : HNN_HIR_NONE;
+        if (s->compose) {
+            uint32_t keys;
+            composed_plan(ks, nd, b1, need, &keys);
+            for (uint32_t b = 1; b < b1; b++) /* parents come first */
+                if (need[b])
+                    baby[b] = rotate(s, baby[b - high_power(b)], high_power(b), n->id);
+        } else {
+            for (uint32_t i = 0; i < nd; i++) {
+                uint32_t b = ks[i] % b1;
+                if (baby[b] == HNN_HIR_NONE)
+                    baby[b] = rotate(s, x, b, n->id);
+            }
+        }
+        /* The inner sum of each giant step g, over its pre-rotated diagonals. */
+        uint32_t gmax = ks[nd - 1] / b1;
+        uint32_t *inner = malloc((gmax + 1) * sizeof *inner);
+        if (!inner)
+            hnn_bug("out of memory");
+        for (uint32_t g = 0; g <= gmax; g++)
+            inner[g] = HNN_HIR_NONE;
         for (uint32_t i = 0; i < nd; i++) {
-            uint32_t b = ks[i] % b1;
-            if (baby[b] == HNN_HIR_NONE)
-                baby[b] = rotate(s, x, b, n->id);
+            uint32_t g = ks[i] / b1, shift = g * b1;
+            const double *d = diag[ks[i]];
+            for (uint32_t j = 0; j < size; j++) /* rot(diag, -shift) */
+                s->scratch[j] = d[(j + size - shift) % size];
+            uint32_t t = emit_pt(s, HNN_HIR_MUL_PT, baby[ks[i] % b1], s->scratch, n->id);
+            inner[g] = inner[g] == HNN_HIR_NONE ? t : hnn_hir_emit(s->hir, HNN_HIR_ADD, inner[g], t, n->id);
         }
         acc = HNN_HIR_NONE;
-        for (uint32_t i = 0; i < nd;) {
-            uint32_t g = ks[i] / b1, shift = g * b1;
-            uint32_t inner = HNN_HIR_NONE;
-            for (; i < nd && ks[i] / b1 == g; i++) {
-                const double *d = diag[ks[i]];
-                for (uint32_t j = 0; j < size; j++) /* rot(diag, -shift) */
-                    s->scratch[j] = d[(j + size - shift) % size];
-                uint32_t t = emit_pt(s, HNN_HIR_MUL_PT, baby[ks[i] % b1], s->scratch, n->id);
-                inner = inner == HNN_HIR_NONE ? t : hnn_hir_emit(s->hir, HNN_HIR_ADD, inner, t, n->id);
+        if (s->compose) {
+            /* Horner: y = inner_0 + rot(inner_1 + rot(inner_2 + ..., b1), b1) */
+            acc = inner[gmax];
+            for (uint32_t g = gmax; g-- > 0;) {
+                acc = rotate(s, acc, b1, n->id);
+                if (inner[g] != HNN_HIR_NONE)
+                    acc = hnn_hir_emit(s->hir, HNN_HIR_ADD, acc, inner[g], n->id);
             }
-            if (shift)
-                inner = rotate(s, inner, shift, n->id);
-            acc = acc == HNN_HIR_NONE ? inner : hnn_hir_emit(s->hir, HNN_HIR_ADD, acc, inner, n->id);
+        } else {
+            for (uint32_t g = 0; g <= gmax; g++) {
+                if (inner[g] == HNN_HIR_NONE)
+                    continue;
+                uint32_t v = g ? rotate(s, inner[g], g * b1, n->id) : inner[g];
+                acc = acc == HNN_HIR_NONE ? v : hnn_hir_emit(s->hir, HNN_HIR_ADD, acc, v, n->id);
+            }
         }
+        free(inner);
+        free(need);
         free(baby);
         acc = emit1(s, HNN_HIR_RESCALE, acc, n->id);
     }
@@ -338,7 +407,7 @@ vector_period(const hnn_tir *tir)
 hnn_hir *
 hnn_plan_lower_vector(const hnn_tir *tir, bool fewer_keys, hnn_arena *arena)
 {
-    vec_state s = {.tir = tir, .arena = arena, .fewer_keys = fewer_keys};
+    vec_state s = {.tir = tir, .arena = arena, .compose = fewer_keys};
     s.n = vector_period(tir);
     s.hir = hnn_hir_new(arena, HNN_HIR_PACK_VECTOR);
     s.hir->period = s.n;

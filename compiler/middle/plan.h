@@ -73,9 +73,9 @@ hnn_plan *hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hn
 hnn_hir *hnn_plan_lower(const hnn_tir *tir, hnn_hir_packing packing, hnn_arena *arena);
 /* Vector packing (lower_vector.c): one sample per ciphertext, replicated
  * with the period stored in the IR; matrix-vector products by diagonals
- * with baby-step giant-step. fewer_keys: choose each layer's split for the
- * fewest new rotation keys first (a key-memory cap), else for the least
- * estimated time. */
+ * with baby-step giant-step, each layer's split the cheapest by the cost
+ * model. fewer_keys (a key-memory cap): rotations composed from
+ * power-of-two steps, at most log2(period) keys for the whole circuit. */
 hnn_hir *hnn_plan_lower_vector(const hnn_tir *tir, bool fewer_keys, hnn_arena *arena);
 /* Inserts level alignments; returns the depth (levels consumed). */
 uint32_t hnn_plan_levels(hnn_hir **hir, hnn_arena *arena);

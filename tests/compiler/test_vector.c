@@ -191,6 +191,24 @@ dense_4_to_3(void **state)
     planned_free(&p);
 }
 
+/* A full 16 x 16 dense layer with a bias, and the given hints. */
+static void
+full16_text(char *text, size_t size, const char *hints)
+{
+    size_t at = (size_t)snprintf(text, size, "model f16 { input x: vector(16) range [-1, 1];\n  layer d = dense(x, 16, weight [");
+    for (int i = 0; i < 16; i++) {
+        at += (size_t)snprintf(text + at, size - at, "%s[", i ? ", " : "");
+        for (int j = 0; j < 16; j++)
+            at += (size_t)snprintf(text + at, size - at, "%s%g", j ? ", " : "",
+                                   ((i * 7 + j * 3) % 11 + 1) / 16.0 * ((i + j) % 2 ? -1 : 1));
+        at += (size_t)snprintf(text + at, size - at, "]");
+    }
+    at += (size_t)snprintf(text + at, size - at, "], bias [");
+    for (int i = 0; i < 16; i++)
+        at += (size_t)snprintf(text + at, size - at, "%s%g", i ? ", " : "", 0.0625 * i);
+    snprintf(text + at, size - at, "]);\n  output d; hints { %s } }\n", hints);
+}
+
 /* A full 4 x 4 by hand: diagonals 0..3, b1 = 2: baby steps {1}, giant {2};
  * a full 16 x 16: diagonals 0..15, b1 = 4: baby {1, 2, 3} from one hoisted
  * decomposition, giant {4, 8, 12}. */
@@ -214,19 +232,7 @@ full_square_bsgs_sets(void **state)
     planned_free(&p);
 
     char text[8192];
-    size_t at = (size_t)snprintf(text, sizeof text,
-                                 "model f16 { input x: vector(16) range [-1, 1];\n  layer d = dense(x, 16, weight [");
-    for (int i = 0; i < 16; i++) {
-        at += (size_t)snprintf(text + at, sizeof text - at, "%s[", i ? ", " : "");
-        for (int j = 0; j < 16; j++)
-            at += (size_t)snprintf(text + at, sizeof text - at, "%s%g", j ? ", " : "",
-                                   ((i * 7 + j * 3) % 11 + 1) / 16.0 * ((i + j) % 2 ? -1 : 1));
-        at += (size_t)snprintf(text + at, sizeof text - at, "]");
-    }
-    at += (size_t)snprintf(text + at, sizeof text - at, "], bias [");
-    for (int i = 0; i < 16; i++)
-        at += (size_t)snprintf(text + at, sizeof text - at, "%s%g", i ? ", " : "", 0.0625 * i);
-    snprintf(text + at, sizeof text - at, "]);\n  output d; hints { packing vector; } }\n");
+    full16_text(text, sizeof text, "packing vector;");
     p = plan_text(text);
     static const int32_t steps16[] = {1, 2, 3, 4, 8, 12};
     assert_steps(p.plan, steps16, 6);
@@ -242,6 +248,29 @@ full_square_bsgs_sets(void **state)
     /* 16 diagonals and the bias encoded once, served from the cache after */
     assert_int_equal(st.pt_encodes, 17);
     assert_int_equal(st.pt_reuses, 2 * 17);
+    planned_free(&p);
+}
+
+/* The 16 x 16 layer's six keys take 4 MB at 2^13; under a 3 MB cap the
+ * rotations are composed from power-of-two keys: babies 1, 2 from x (one
+ * hoisted decomposition) and 3 = rot(baby 1, 2), giants Horner-style by 4. */
+static void
+key_memory_cap_composes_rotations(void **state)
+{
+    (void)state;
+    char text[8192];
+    full16_text(text, sizeof text, "packing vector; key_memory 3 MB;");
+    planned p = plan_text(text);
+    static const int32_t steps[] = {1, 2, 4};
+    assert_steps(p.plan, steps, 3);
+    assert_keys_are_steps(p.plan);
+    assert_int_equal(count_op(p.plan, HNN_HIR_ROTATE), 6);
+    assert_true(p.plan->params.key_memory_mb <= 3);
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 2, &st) < 1e-4);
+    assert_int_equal(st.hoists, 2);
+    assert_int_equal(st.hoisted_rotations, 2 * 2);
+    assert_int_equal(st.rotations, 2 * 4);
     planned_free(&p);
 }
 
@@ -398,6 +427,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(dense_4_to_3),
         cmocka_unit_test(full_square_bsgs_sets),
+        cmocka_unit_test(key_memory_cap_composes_rotations),
         cmocka_unit_test(dense_square_dense),
         cmocka_unit_test(conv_square_dense),
         cmocka_unit_test(residual_add),
