@@ -87,9 +87,9 @@ hnn_report_build(hnn_report *r, const hnn_plan *plan, hnn_arena *arena)
     const hnnrt_params_spec *s = &plan->params.spec;
     double n = ldexp(1.0, (int)s->log_n);
     r->relin_key_mb = hnn_params_switching_key_bytes(s) / 1048576.0;
-    r->galois_keys_mb = 0;
-    r->ciphertexts_in = h->n_inputs;
-    r->ciphertexts_out = h->n_outputs;
+    r->galois_keys_mb = plan->galois_keys_mb;
+    r->ciphertexts_in = plan->ciphertexts_in;
+    r->ciphertexts_out = plan->ciphertexts_out;
     r->ciphertext_mb = 2.0 * (double)s->n_data_primes * n * 8 / 1048576.0;
 }
 
@@ -120,22 +120,37 @@ hnn_report_print_text(FILE *out, const hnn_report *r)
     fprintf(out, " bits, dnum %u\n", s->dnum ? s->dnum : 0);
     fprintf(out, "security: %s (HE Standard): log2(QP) = %u <= %u\n", security_text(p), p->params.log_qp_bits,
             p->params.max_log_qp);
-    fprintf(out, "keys: relinearisation %.1f MB, rotation keys none; ciphertexts in %u, out %u (%.2f MB each at the top level)\n",
-            r->relin_key_mb, r->ciphertexts_in, r->ciphertexts_out, r->ciphertext_mb);
-    fprintf(out, "\n%-16s %-10s %7s %9s %9s %9s %8s %8s %11s\n", "layer", "kind", "size", "levels", "mul_const",
-            "mul_ct", "rescale", "add", "est. ms");
+    fprintf(out, "keys: relinearisation %.1f MB; ", r->relin_key_mb);
+    if (p->n_rotation_steps + p->conjugates == 0) {
+        fputs("rotation keys none", out);
+    } else {
+        fprintf(out, "%u rotation keys, %.1f MB (steps", p->n_rotation_steps + p->conjugates, r->galois_keys_mb);
+        for (uint32_t k = 0; k < p->n_rotation_steps; k++)
+            fprintf(out, " %d", p->rotation_steps[k]);
+        fprintf(out, "%s)", p->conjugates ? ", conjugation" : "");
+    }
+    fprintf(out, "\nciphertexts: in %u, out %u per evaluation (%.2f MB each at the top level)\n", r->ciphertexts_in,
+            r->ciphertexts_out, r->ciphertext_mb);
+    fprintf(out, "\n%-16s %-10s %6s %7s %7s %9s %7s %7s %8s %7s %10s\n", "layer", "kind", "size", "levels", "mul_pt",
+            "mul_const", "mul_ct", "rotate", "rescale", "add", "est. ms");
     for (uint32_t i = 0; i < r->n_layers; i++) {
         const hnn_report_layer *l = &r->layers[i];
+        if (strcmp(l->kind, "softargmax") == 0)
+            continue; /* the key holder's, after decryption */
         char levels[32];
         snprintf(levels, sizeof levels, "%u->%u", l->level_in == UINT32_MAX ? 0 : l->level_in, l->level_out);
-        fprintf(out, "%-16s %-10s %7u %9s %9llu %9llu %8llu %8llu %11.2f\n", l->name, l->kind, l->size, levels,
-                (unsigned long long)l->ops[HNN_HIR_MUL_CONST], (unsigned long long)l->ops[HNN_HIR_MUL_CT],
+        fprintf(out, "%-16s %-10s %6u %7s %7llu %9llu %7llu %7llu %8llu %7llu %10.2f\n", l->name, l->kind, l->size,
+                levels, (unsigned long long)l->ops[HNN_HIR_MUL_PT], (unsigned long long)l->ops[HNN_HIR_MUL_CONST],
+                (unsigned long long)l->ops[HNN_HIR_MUL_CT], (unsigned long long)l->ops[HNN_HIR_ROTATE],
                 (unsigned long long)l->ops[HNN_HIR_RESCALE],
-                (unsigned long long)(l->ops[HNN_HIR_ADD] + l->ops[HNN_HIR_SUB] + l->ops[HNN_HIR_ADD_CONST]),
+                (unsigned long long)(l->ops[HNN_HIR_ADD] + l->ops[HNN_HIR_SUB] + l->ops[HNN_HIR_ADD_CONST] +
+                                     l->ops[HNN_HIR_ADD_PT]),
                 l->est_ms);
     }
     fprintf(out, "\ntotal: %u HE operations, estimated %.1f ms per evaluation", p->hir->n_nodes, r->est_ms);
-    if (p->hir->packing == HNN_HIR_PACK_BATCH)
+    if (p->hir->packing == HNN_HIR_PACK_VECTOR)
+        fprintf(out, " of one sample");
+    else
         fprintf(out, " for up to %zu samples (%.3f ms per sample at a full batch)", p->slots,
                 r->est_ms / (double)p->slots);
     fputc('\n', out);
@@ -205,7 +220,12 @@ hnn_report_print_json(FILE *out, const hnn_report *r)
 
     json_t *keys = json_object();
     json_object_set_new(keys, "relin_mb", json_real(r->relin_key_mb));
-    json_object_set_new(keys, "galois_keys", json_integer(0));
+    json_object_set_new(keys, "galois_keys", json_integer(p->n_rotation_steps + p->conjugates));
+    json_t *steps = json_array();
+    for (uint32_t k = 0; k < p->n_rotation_steps; k++)
+        json_array_append_new(steps, json_integer(p->rotation_steps[k]));
+    json_object_set_new(keys, "rotation_steps", steps);
+    json_object_set_new(keys, "conjugation", json_boolean(p->conjugates));
     json_object_set_new(keys, "galois_mb", json_real(r->galois_keys_mb));
     json_object_set_new(root, "keys", keys);
 
