@@ -163,8 +163,16 @@ interval(hir_state *s, uint32_t i, double *lo, double *hi)
     double plo, phi;
     switch (n->op) {
     case HNN_HIR_INPUT:
-        *lo = s->ring->input_lo[n->pt];
-        *hi = s->ring->input_hi[n->pt];
+        if (s->h->packing == HNN_HIR_PACK_BATCH) {
+            *lo = s->ring->input_lo[n->pt];
+            *hi = s->ring->input_hi[n->pt];
+        } else { /* every element in its slot, zeros in the unused ones */
+            *lo = *hi = 0;
+            for (uint32_t k = 0; k < s->h->n_inputs; k++) {
+                *lo = fmin(*lo, s->ring->input_lo[k]);
+                *hi = fmax(*hi, s->ring->input_hi[k]);
+            }
+        }
         break;
     case HNN_HIR_ADD:
         *lo = a->lo + b->lo;
@@ -483,19 +491,39 @@ sample_input(const hnn_precision_ring *ring, uint32_t k, unsigned t, uint64_t *r
 /*
  * The estimate: at each sampled input, the values of every node on doubles,
  * then per output a reverse pass with the exact (signed) derivatives, so
- * that terms of opposite signs cancel as they do in the run. Vector
- * packing mixes slots through rotations and plaintexts: there the bound
- * stands in for the estimate.
+ * that terms of opposite signs cancel as they do in the run. Values are
+ * vectors of W slots: 1 in batch packing (every slot is a sample), the
+ * replication period in vector packing, where ROTATE by r reads slot
+ * j + r mod W and plaintexts differ per slot. Slot noise is independent
+ * across slots, so a node's variance counts sum_j g[j]^2 v over its slots.
+ * (Two rotations of one value by steps that differ by a multiple of W
+ * would reach distinct slots that this folds into one; BSGS steps stay
+ * below the period.) Circuits too wide to hold W values per node keep the
+ * bound as their estimate.
  */
 static bool
 sampled_noise(const hir_state *s, hnn_precision_noise *noise)
 {
     const hnn_hir *h = s->h;
+    const bool vec = h->packing != HNN_HIR_PACK_BATCH;
+    const size_t W = vec ? (h->period ? h->period : 1) : 1;
     for (uint32_t k = 0; k < h->n_outputs; k++) {
         noise[k].est_var_plain = noise[k].est_var_key = 0;
         memset(noise[k].est_var_by, 0, sizeof noise[k].est_var_by);
     }
-    if (h->packing != HNN_HIR_PACK_BATCH) {
+    size_t nn = h->n_nodes ? h->n_nodes : 1;
+    double *val = NULL, *g = NULL, *in = NULL;
+    if ((double)nn * (double)W <= ldexp(1.0, 24)) {
+        val = malloc(nn * W * sizeof *val);
+        g = malloc(nn * W * sizeof *g);
+        in = malloc((h->n_inputs ? h->n_inputs : 1) * sizeof *in);
+    }
+    if (!val || !g || !in) {
+        free(val);
+        free(g);
+        free(in);
+        if ((double)nn * (double)W <= ldexp(1.0, 24))
+            return false;
         for (uint32_t k = 0; k < h->n_outputs; k++) {
             noise[k].est_var_plain = noise[k].var_plain;
             noise[k].est_var_key = noise[k].var_key;
@@ -503,65 +531,74 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
         }
         return true;
     }
-    double work = (double)h->n_nodes * (1.0 + h->n_outputs);
-    unsigned samples = work > 0 ? (unsigned)fmin(64, fmax(8, ldexp(1.0, 26) / work)) : 8;
-    size_t nn = h->n_nodes ? h->n_nodes : 1;
-    double *val = malloc(nn * sizeof *val), *g = malloc(nn * sizeof *g);
-    if (!val || !g) {
-        free(val);
-        free(g);
-        return false;
-    }
+    double work = (double)nn * (double)W * (1.0 + h->n_outputs);
+    unsigned samples = (unsigned)fmin(64, fmax(8, ldexp(1.0, 26) / work));
     uint64_t rng = 0x9a3c5e7f1b2d4068ull;
     for (unsigned t = 0; t < samples; t++) {
+        for (uint32_t k = 0; k < h->n_inputs; k++)
+            in[k] = sample_input(s->ring, k, t, &rng);
         for (uint32_t i = 0; i < h->n_nodes; i++) {
             const hnn_hir_node *n = &h->nodes[i];
-            double a = hnn_hir_op_operands(n->op) >= 1 ? val[n->a] : 0;
-            double b = hnn_hir_op_operands(n->op) >= 2 ? val[n->b] : 0;
-            double p = (n->op == HNN_HIR_ADD_PT || n->op == HNN_HIR_MUL_PT) && h->pts[n->pt].len
-                           ? h->pts[n->pt].values[0] : 0;
-            switch (n->op) {
-            case HNN_HIR_INPUT: val[i] = sample_input(s->ring, n->pt, t, &rng); break;
-            case HNN_HIR_ADD: val[i] = a + b; break;
-            case HNN_HIR_SUB: val[i] = a - b; break;
-            case HNN_HIR_NEGATE: val[i] = -a; break;
-            case HNN_HIR_ADD_CONST: val[i] = a + n->c; break;
-            case HNN_HIR_MUL_CONST: val[i] = a * n->c; break;
-            case HNN_HIR_ADD_PT: val[i] = a + p; break;
-            case HNN_HIR_MUL_PT: val[i] = a * p; break;
-            case HNN_HIR_MUL_CT: val[i] = a * b; break;
-            default: val[i] = a; break;
+            double *v = val + (size_t)i * W;
+            const double *a = hnn_hir_op_operands(n->op) >= 1 ? val + (size_t)n->a * W : NULL;
+            const double *b = hnn_hir_op_operands(n->op) >= 2 ? val + (size_t)n->b * W : NULL;
+            const hnn_hir_pt *pt = n->op == HNN_HIR_ADD_PT || n->op == HNN_HIR_MUL_PT ? &h->pts[n->pt] : NULL;
+            for (size_t j = 0; j < W; j++) {
+                double p = pt && j < pt->len ? pt->values[j] : 0;
+                switch (n->op) {
+                case HNN_HIR_INPUT: v[j] = vec ? (j < h->n_inputs ? in[j] : 0) : in[n->pt]; break;
+                case HNN_HIR_ADD: v[j] = a[j] + b[j]; break;
+                case HNN_HIR_SUB: v[j] = a[j] - b[j]; break;
+                case HNN_HIR_NEGATE: v[j] = -a[j]; break;
+                case HNN_HIR_ADD_CONST: v[j] = a[j] + n->c; break;
+                case HNN_HIR_MUL_CONST: v[j] = a[j] * n->c; break;
+                case HNN_HIR_ADD_PT: v[j] = a[j] + p; break;
+                case HNN_HIR_MUL_PT: v[j] = a[j] * p; break;
+                case HNN_HIR_MUL_CT: v[j] = a[j] * b[j]; break;
+                case HNN_HIR_ROTATE: v[j] = a[(j + (size_t)(((int64_t)n->step % (int64_t)W + (int64_t)W) % (int64_t)W)) % W]; break;
+                default: v[j] = a[j]; break;
+                }
             }
         }
         for (uint32_t k = 0; k < h->n_outputs; k++) {
             hnn_precision_noise *o = &noise[k];
             uint32_t top = h->outputs[k];
-            memset(g, 0, ((size_t)top + 1) * sizeof *g);
-            g[top] = 1;
+            memset(g, 0, ((size_t)top + 1) * W * sizeof *g);
+            g[(size_t)top * W + (vec ? k % W : 0)] = 1;
             double vp = 0, vk = 0, by[HNN_PRECISION__COUNT] = {0};
             for (uint32_t i = top + 1; i-- > 0;) {
-                if (g[i] == 0)
+                const double *gi = g + (size_t)i * W;
+                double g2 = 0;
+                for (size_t j = 0; j < W; j++)
+                    g2 += gi[j] * gi[j];
+                if (g2 == 0)
                     continue;
                 const node_info *x = &s->info[i];
                 const hnn_hir_node *n = &h->nodes[i];
-                double g2 = g[i] * g[i];
                 vp += g2 * (x->a + x->enc);
                 vk += g2 * x->b;
                 by[x->cat] += g2 * (x->a + x->b);
                 by[HNN_PRECISION_ENCODE] += g2 * x->enc;
-                double da = 1, db = 1;
-                switch (n->op) {
-                case HNN_HIR_SUB: db = -1; break;
-                case HNN_HIR_NEGATE: da = -1; break;
-                case HNN_HIR_MUL_CONST: da = n->c; break;
-                case HNN_HIR_MUL_PT: da = h->pts[n->pt].len ? h->pts[n->pt].values[0] : 0; break;
-                case HNN_HIR_MUL_CT: da = val[n->b]; db = val[n->a]; break;
-                default: break;
+                double *ga = hnn_hir_op_operands(n->op) >= 1 ? g + (size_t)n->a * W : NULL;
+                double *gb = hnn_hir_op_operands(n->op) >= 2 ? g + (size_t)n->b * W : NULL;
+                const double *va = ga ? val + (size_t)n->a * W : NULL, *vb = gb ? val + (size_t)n->b * W : NULL;
+                const hnn_hir_pt *pt = n->op == HNN_HIR_MUL_PT ? &h->pts[n->pt] : NULL;
+                size_t shift = n->op == HNN_HIR_ROTATE
+                                   ? (size_t)(((int64_t)n->step % (int64_t)W + (int64_t)W) % (int64_t)W) : 0;
+                for (size_t j = 0; j < W; j++) {
+                    double d = gi[j];
+                    switch (n->op) {
+                    case HNN_HIR_INPUT: break;
+                    case HNN_HIR_SUB: ga[j] += d; gb[j] -= d; break;
+                    case HNN_HIR_NEGATE: ga[j] -= d; break;
+                    case HNN_HIR_MUL_CONST: ga[j] += d * n->c; break;
+                    case HNN_HIR_MUL_PT: ga[j] += d * (j < pt->len ? pt->values[j] : 0); break;
+                    case HNN_HIR_MUL_CT: ga[j] += d * vb[j]; gb[j] += d * va[j]; break;
+                    case HNN_HIR_ROTATE: ga[(j + shift) % W] += d; break;
+                    case HNN_HIR_ADD: ga[j] += d; gb[j] += d; break;
+                    default: ga[j] += d; break;
+                    }
                 }
-                if (hnn_hir_op_operands(n->op) >= 1)
-                    g[n->a] += g[i] * da;
-                if (hnn_hir_op_operands(n->op) >= 2)
-                    g[n->b] += g[i] * db;
             }
             if (vp + vk > o->est_var_plain + o->est_var_key)
                 memcpy(o->est_var_by, by, sizeof by);
@@ -571,6 +608,7 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
     }
     free(val);
     free(g);
+    free(in);
     return true;
 }
 
@@ -839,13 +877,8 @@ hnn_precision_estimate(const hnn_plan *plan, hnn_precision_result *out)
     ap.lip = calloc(tir->n_nodes, sizeof *ap.lip);
     bool ok = lo && hi && noise && ap.err && ap.lip;
     for (uint32_t j = 0; ok && j < h->n_inputs; j++) {
-        if (h->packing == HNN_HIR_PACK_BATCH && j < in->size) {
-            lo[j] = elem_lo(in, j);
-            hi[j] = elem_hi(in, j);
-        } else { /* a ciphertext of every element, zeros in the unused slots */
-            lo[j] = fmin(in->range.lo, 0);
-            hi[j] = fmax(in->range.hi, 0);
-        }
+        lo[j] = j < in->size ? elem_lo(in, j) : in->range.lo;
+        hi[j] = j < in->size ? elem_hi(in, j) : in->range.hi;
     }
     hnn_precision_ring ring = {
         .log_n = spec->log_n,

@@ -68,8 +68,9 @@ const char *hnn_precision_source_name(hnn_precision_source s);
  *          about sqrt(width) per wide layer after a product, whose signs
  *          it cannot see;
  *   est    the exact derivatives at sampled inputs (the box's corners, its
- *          centre, random vertices and points; batch packing), the largest
- *          variances seen: the estimate the plan reports. */
+ *          centre, random vertices and points; slot by slot through
+ *          rotations in vector packing), the largest variances seen: the
+ *          estimate the plan reports. */
 typedef struct hnn_precision_noise {
     double var_plain, var_key;
     double det;                               /* deterministic bound (both versions) */
@@ -86,7 +87,7 @@ typedef struct hnn_precision_ring {
     const uint64_t *primes;     /* q0 .. qL, then the special primes */
     unsigned n_data_primes, n_special_primes;
     unsigned alpha;             /* data primes per key-switching digit */
-    const double *input_lo, *input_hi; /* per HE IR input index (node.pt) */
+    const double *input_lo, *input_hi; /* per HE IR input: batch, per node.pt; vector, per slot */
 } hnn_precision_ring;
 
 /* The CKKS error of every output of h (noise[k] for h->outputs[k]); false
