@@ -1,6 +1,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <sodium.h>
 #include <time.h>
 
 #include "back/exec.h"
@@ -141,7 +143,105 @@ struct hnn_exec_server {
     bool *is_output;
     hoist_slot *hoists;
     size_t n_hoists;
+    hnn_exec_refresh_fn refresh;
+    void *refresh_user;
+    double *mask;           /* the current refresh's mask, one value per slot */
+    hnnrt_pt *mask_pt;
 };
+
+void
+hnn_exec_server_set_refresh(hnn_exec_server *srv, hnn_exec_refresh_fn fn, void *user)
+{
+    srv->refresh = fn;
+    srv->refresh_user = user;
+}
+
+/* A uniform double in [-1, 1) from the system CSPRNG. */
+static double
+uniform_sym(void)
+{
+    uint64_t r;
+    randombytes_buf(&r, sizeof r);
+    return (double)(r >> 11) * 0x1p-52 - 1.0;
+}
+
+/*
+ * Masked refresh: out = Refresh(a + r) - r. The mask r is drawn per slot,
+ * uniform in [-M, M] with M = n->c (set by the planner: hnn_plan_refresh_masks);
+ * it is added at a's level and scale and removed at the top level and scale,
+ * both encoded from the same doubles.
+ */
+static hnnrt_status
+refresh_node(hnn_exec_server *s, const hnn_hir_node *n, hnnrt_ct *out, const hnnrt_ct *a, hnn_exec_stats *stats)
+{
+    if (!s->refresh)
+        return HNNRT_ERR_MISSING_KEY;
+    size_t slots = hnnrt_context_slots(s->ctx);
+    hnnrt_status st = HNNRT_OK;
+    if (!s->mask && !(s->mask = malloc(slots * sizeof *s->mask)))
+        return HNNRT_ERR_ALLOC;
+    if (!s->mask_pt && (st = hnnrt_pt_new(s->ctx, &s->mask_pt)) != HNNRT_OK)
+        return st;
+    for (size_t i = 0; i < slots; i++)
+        s->mask[i] = n->c * uniform_sym();
+    if ((st = hnnrt_encode(s->enc, s->mask_pt, s->mask, slots, hnnrt_ct_scale(a), hnnrt_ct_level(a))) != HNNRT_OK ||
+        (st = hnnrt_eval_add_pt(s->ev, out, a, s->mask_pt)) != HNNRT_OK)
+        return st;
+    size_t bytes = 2 * ((size_t)hnnrt_ct_level(a) + 1 + (size_t)n->level + 1) * 2 * hnnrt_context_slots(s->ctx) * 8;
+    double t0 = now_ms();
+    st = (hnnrt_status)s->refresh(s->refresh_user, out, n->level, n->scale);
+    stats->refresh_ms += now_ms() - t0;
+    stats->refreshes++;
+    stats->refresh_bytes += bytes / 2;
+    if (st != HNNRT_OK)
+        return st;
+    if ((st = hnnrt_encode(s->enc, s->mask_pt, s->mask, slots, hnnrt_ct_scale(out), hnnrt_ct_level(out))) != HNNRT_OK)
+        return st;
+    return hnnrt_eval_sub_pt(s->ev, out, out, s->mask_pt);
+}
+
+int
+hnn_exec_refresh_local(void *user, hnnrt_ct *ct, unsigned level, double scale)
+{
+    hnn_exec_keys *keys = user;
+    const hnnrt_context *ctx = keys->ctx;
+    size_t slots = hnnrt_context_slots(ctx);
+    hnnrt_encoder *enc = NULL;
+    hnnrt_decryptor *dec = NULL;
+    hnnrt_encryptor *encr = NULL;
+    hnnrt_pt *pt = NULL;
+    double *re = malloc(slots * sizeof *re), *im = malloc(slots * sizeof *im);
+    hnnrt_status st = (!re || !im) ? HNNRT_ERR_ALLOC : HNNRT_OK;
+    if (st == HNNRT_OK)
+        st = hnnrt_encoder_new(ctx, &enc);
+    if (st == HNNRT_OK)
+        st = hnnrt_decryptor_new(ctx, keys->sk, &dec);
+    if (st == HNNRT_OK)
+        st = hnnrt_encryptor_new(ctx, keys->pk, NULL, &encr);
+    if (st == HNNRT_OK)
+        st = hnnrt_pt_new(ctx, &pt);
+    if (st == HNNRT_OK)
+        st = hnnrt_decrypt(dec, pt, ct);
+    if (st == HNNRT_OK)
+        st = hnnrt_decode_complex(enc, pt, re, im, slots);
+    if (st == HNNRT_OK && keys->seen && keys->n_seen < keys->seen_cap)
+        keys->seen[keys->n_seen++] = re[0];
+    if (st == HNNRT_OK)
+        st = hnnrt_encode_complex(enc, pt, re, im, slots, scale, level);
+    if (st == HNNRT_OK)
+        st = hnnrt_encrypt(encr, ct, pt);
+    if (re)
+        sodium_memzero(re, slots * sizeof *re);
+    if (im)
+        sodium_memzero(im, slots * sizeof *im);
+    free(re);
+    free(im);
+    hnnrt_pt_free(pt);
+    hnnrt_encryptor_free(encr);
+    hnnrt_decryptor_free(dec);
+    hnnrt_encoder_free(enc);
+    return (int)st;
+}
 
 int
 hnn_exec_server_new(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_key *rk,
@@ -204,6 +304,8 @@ hnn_exec_server_free(hnn_exec_server *s)
     free(s->last);
     free(s->rot_users);
     free(s->is_output);
+    free(s->mask);
+    hnnrt_pt_free(s->mask_pt);
     hnnrt_encoder_free(s->enc);
     hnnrt_evaluator_free(s->ev);
     free(s);
@@ -329,6 +431,8 @@ eval_node(hnn_exec_server *s, const hnn_hir_node *n, hnnrt_ct *out, hnnrt_ct *co
         return rotate(s, n, out, a, stats);
     case HNN_HIR_CONJUGATE:
         return hnnrt_eval_conjugate(ev, out, a);
+    case HNN_HIR_REFRESH:
+        return refresh_node(s, n, out, a, stats);
     default:
         return HNNRT_ERR_ARG; /* INPUT is bound by the caller; the rest need a key holder */
     }
@@ -500,6 +604,7 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
     }
     if ((st = (hnnrt_status)hnn_exec_server_new(plan, ctx, keys->rk, keys->gk, &srv, err, err_len)) != HNNRT_OK)
         goto done;
+    hnn_exec_server_set_refresh(srv, hnn_exec_refresh_local, keys);
     /* Batch packing: one pass for all the samples; vector: one per sample. */
     size_t passes = vector ? n_samples : 1, per_pass = vector ? 1 : n_samples;
     for (size_t pass = 0; pass < passes && st == HNNRT_OK; pass++) {

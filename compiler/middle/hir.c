@@ -164,8 +164,8 @@ hnn_hir_verify(const hnn_hir *h, const uint64_t *primes, char *why, size_t why_l
             return fail(why, why_len, "%%%u: level changed by an op that keeps it", i);
         if (!(n->scale > 0) || !isfinite(n->scale))
             return fail(why, why_len, "%%%u: scale not positive", i);
-        if (n->op == HNN_HIR_INPUT && n->level != h->top_level)
-            return fail(why, why_len, "%%%u: input below the top level", i);
+        if ((n->op == HNN_HIR_INPUT || n->op == HNN_HIR_REFRESH) && n->level != h->top_level)
+            return fail(why, why_len, "%%%u: input or refresh below the top level", i);
     }
     for (uint32_t k = 0; k < h->n_outputs; k++)
         if (h->outputs[k] >= h->n_nodes || h->nodes[h->outputs[k]].size != 2)

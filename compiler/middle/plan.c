@@ -4,6 +4,7 @@
 
 #include "hnnrt.h"
 #include "middle/plan.h"
+#include "middle/refresh.h"
 
 const char *const hnn_plan_pass_names[] = {
     "tir-build", "tir-simplify", "lower", "levels", "params", "scales", "verify", NULL,
@@ -88,6 +89,59 @@ distinct_ids(const uint32_t *ids, uint32_t n)
     return count;
 }
 
+/* Key-holder round trip and link speed the refresh placement assumes: a
+ * 20 ms round trip and 1 Gbit/s (8 ns per byte). */
+#define REFRESH_ROUND_TRIP_NS 20e6
+#define REFRESH_NS_PER_BYTE 8.0
+
+/*
+ * refresh client: choose ring, level budget and refresh points by total
+ * estimated time (compiler/middle/refresh.h), insert the REFRESH nodes, and
+ * take the parameters of that choice. The refreshed values sit one level
+ * above the bottom of the chain (reserve 1), which leaves the modulus room
+ * for the mask that hides them from the key holder.
+ */
+static bool
+place_refreshes(hnn_plan *plan, hnn_hir_packing packing, const hnn_param_request *req, hnn_arena *arena,
+                hnn_diag *diag, char *why, size_t why_len)
+{
+    const hnn_tir *tir = plan->tir;
+    hnn_hir *probe = plan->hir;
+    uint32_t period = probe->period;
+    hnn_plan_levels(&probe, arena);
+    hnn_refresh_node *nodes = hnn_refresh_nodes_from_tir(tir, packing, arena);
+    hnn_refresh_ops *ops = hnn_arena_array(arena, tir->n_nodes, sizeof *ops);
+    hnn_refresh_measure(probe, nodes, tir->n_nodes, ops, arena);
+    hnn_refresh_graph graph = {nodes, tir->n_nodes};
+    hnn_param_request preq = *req;
+    preq.n_rotation_keys = 0;
+    hnn_refresh_request rr = {
+        .graph = &graph,
+        .ops = ops,
+        .params = &preq,
+        .reserve_levels = 1,
+        .round_trip_ns = REFRESH_ROUND_TRIP_NS,
+        .ns_per_byte = REFRESH_NS_PER_BYTE,
+    };
+    hnn_refresh_choice choice;
+    if (!hnn_refresh_choose(&rr, arena, &choice)) {
+        snprintf(why, why_len, "%s", choice.why);
+        if (diag)
+            hnn_diag_error(diag, plan->model->hints.loc[HNN_HINT_REFRESH], "no refresh placement fits: %s",
+                           choice.why);
+        return false;
+    }
+    plan->params = choice.params;
+    plan->refresh_points = choice.placement.points;
+    plan->n_refresh_points = choice.placement.n_points;
+    plan->refresh_ciphertexts = choice.placement.ciphertexts;
+    if (choice.placement.n_points) {
+        plan->hir = hnn_plan_insert_refresh(plan->hir, choice.placement.after, tir->n_nodes, arena);
+        plan->hir->period = period;
+    }
+    return true;
+}
+
 /*
  * lower -> levels -> params -> scales -> verify for one packing, into plan.
  * Errors go to diag, or only to `why` when diag is NULL (auto trying both).
@@ -101,22 +155,12 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn
     plan->hir = packing == HNN_HIR_PACK_VECTOR ? hnn_plan_lower_vector(plan->tir, fewer_keys, arena)
                                                : hnn_plan_lower(plan->tir, packing, arena);
     uint32_t period = plan->hir->period;
-    if (dump_here(opt, "lower"))
-        hnn_hir_print(dump_file(opt), plan->hir);
-    plan->depth = hnn_plan_levels(&plan->hir, arena);
-    plan->hir->period = period;
-    if (dump_here(opt, "levels"))
-        hnn_hir_print(dump_file(opt), plan->hir);
-    collect_rotations(plan, arena);
-
     plan->scale_bits = hints->set[HNN_HINT_SCALE] ? (uint32_t)lround(hints->scale_log2) : 40;
     hnn_param_request req = {
-        .levels = plan->depth,
         .scale_bits = plan->scale_bits,
         .output_bound = output_bound(plan->tir),
         .precision_bits = hints->precision_bits ? hints->precision_bits : 12,
         .min_slots = packing == HNN_HIR_PACK_VECTOR ? period : (hints->batch ? hints->batch : 1),
-        .n_rotation_keys = plan->n_rotation_steps + plan->conjugates,
         .needs_relin = true,
         .security = hints->security ? hints->security : 128,
         .pin_log_n = 0,
@@ -130,7 +174,23 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn
             log_n++;
         req.pin_log_n = log_n;
     }
-    if (!hnn_params_select(&req, &plan->params)) {
+    bool chosen = false;
+    if (hints->refresh == HNN_REFRESH_CLIENT) {
+        if (!place_refreshes(plan, packing, &req, arena, diag, why, why_len))
+            return false;
+        chosen = true;
+    }
+    if (dump_here(opt, "lower"))
+        hnn_hir_print(dump_file(opt), plan->hir);
+    plan->depth = hnn_plan_levels(&plan->hir, arena);
+    plan->hir->period = period;
+    if (dump_here(opt, "levels"))
+        hnn_hir_print(dump_file(opt), plan->hir);
+    collect_rotations(plan, arena);
+    req.levels = plan->depth;
+    req.n_rotation_keys = plan->n_rotation_steps + plan->conjugates;
+
+    if (!chosen && !hnn_params_select(&req, &plan->params)) {
         snprintf(why, why_len, "%s", plan->params.why);
         if (!diag)
             return false;
@@ -141,7 +201,8 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn
                 at = hints->loc[k];
                 break;
             }
-        hnn_diag_error(diag, at, "no parameter set holds this circuit: %s", plan->params.why);
+        hnn_diag_error(diag, at, "no parameter set holds this circuit: %s%s", plan->params.why,
+                       hints->refresh == HNN_REFRESH_NONE ? " (or let the key holder refresh: `refresh client`)" : "");
         return false;
     }
     /* The real primes come from the runtime's own choice for the spec. */
@@ -179,6 +240,7 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn
     for (uint32_t i = 0; i < plan->hir->n_nodes; i++)
         if (plan->hir->nodes[i].op == HNN_HIR_ADD_PT)
             plan->hir->nodes[i].c_scale = plan->hir->nodes[i].scale;
+    plan->refresh_hiding_bits = hnn_plan_refresh_masks(plan, req.precision_bits);
     if (dump_here(opt, "scales"))
         hnn_hir_print(dump_file(opt), plan->hir);
 

@@ -64,6 +64,13 @@ typedef struct hnn_plan {
     /* Ciphertexts per evaluation: in vector packing hir->inputs/outputs
      * list one node per value (value k in slot k), all the same ciphertext. */
     uint32_t ciphertexts_in, ciphertexts_out;
+    /* Client-aided refreshes (hints refresh client): the tensor-IR nodes
+     * after which the key holder refreshes, the ciphertexts per evaluation,
+     * and the statistical hiding of the masks, in bits. */
+    uint32_t *refresh_points;
+    uint32_t n_refresh_points;
+    uint64_t refresh_ciphertexts;
+    uint32_t refresh_hiding_bits;
 } hnn_plan;
 
 /* Runs every pass; NULL after reporting errors to diag. */
@@ -81,6 +88,13 @@ hnn_hir *hnn_plan_lower_vector(const hnn_tir *tir, bool fewer_keys, hnn_arena *a
 uint32_t hnn_plan_levels(hnn_hir **hir, hnn_arena *arena);
 /* Assigns exact scales and constant encoding scales from the primes. */
 void hnn_plan_scales(hnn_hir *hir, const uint64_t *primes, uint32_t scale_bits, double *level_scale);
+
+/* Refresh points (refresh client): a REFRESH after every value the
+ * tensor-IR nodes flagged in `after` hand to other layers (plan_refresh.c). */
+hnn_hir *hnn_plan_insert_refresh(const hnn_hir *hir, const bool *after, uint32_t n_tir, hnn_arena *arena);
+/* Sets each REFRESH's mask bound (its `c`) after the scales pass; returns the
+ * smallest number of hiding bits among them (40 when there is none). */
+uint32_t hnn_plan_refresh_masks(hnn_plan *plan, uint32_t precision_bits);
 
 /* Estimated server milliseconds to evaluate `samples` samples with the plan
  * (default cost table): the evaluations the packing needs (batch: one per

@@ -77,9 +77,9 @@ hnn_plan_levels(hnn_hir **hir, hnn_arena *arena)
             depth = da > db ? da : db;
             a = align(h, cache, a, depth, n->tir);
             b = align(h, cache, b, depth, n->tir);
-        } else if (nops == 1) {
+        } else if (nops == 1 && n->op != HNN_HIR_REFRESH) {
             depth = hnn_hir_at(h, a)->level + (n->op == HNN_HIR_RESCALE);
-        }
+        } /* a REFRESH comes back at the top: depth 0 */
         uint32_t id = copy_node(h, n, a, b);
         hnn_hir_at(h, id)->level = depth;
         map[i] = id;
@@ -98,6 +98,7 @@ hnn_plan_levels(hnn_hir **hir, hnn_arena *arena)
     for (uint32_t i = 0; i < h->n_nodes; i++)
         h->nodes[i].level = max_depth - h->nodes[i].level;
     h->top_level = max_depth;
+    h->period = old->period;
     *hir = h;
     return max_depth;
 }

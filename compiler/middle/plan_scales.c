@@ -23,6 +23,7 @@ hnn_plan_scales(hnn_hir *h, const uint64_t *primes, uint32_t scale_bits, double 
         const hnn_hir_node *b = hnn_hir_op_operands(n->op) >= 2 ? &h->nodes[n->b] : NULL;
         switch (n->op) {
         case HNN_HIR_INPUT:
+        case HNN_HIR_REFRESH: /* re-encrypted by the key holder at the top */
             n->scale = level_scale[L];
             break;
         case HNN_HIR_MUL_CONST:

@@ -154,6 +154,13 @@ hnn_report_print_text(FILE *out, const hnn_report *r)
         fprintf(out, " for up to %zu samples (%.3f ms per sample at a full batch)", p->slots,
                 r->est_ms / (double)p->slots);
     fputc('\n', out);
+    if (p->n_refresh_points) {
+        fprintf(out, "refresh: the key holder refreshes %llu ciphertexts per evaluation after",
+                (unsigned long long)p->refresh_ciphertexts);
+        for (uint32_t k = 0; k < p->n_refresh_points; k++)
+            fprintf(out, "%s %s", k ? "," : "", p->tir->nodes[p->refresh_points[k]]->name);
+        fprintf(out, " (masks hide each slot to within 2^-%u)\n", p->refresh_hiding_bits);
+    }
     if (p->tir->output->kind == HNN_TIR_SOFTARGMAX)
         fprintf(out, "output: logits; softargmax (T = %g) is applied by the key holder after decryption\n",
                 p->tir->output->u.softargmax.temperature);
@@ -241,6 +248,13 @@ hnn_report_print_json(FILE *out, const hnn_report *r)
                         json_integer(p->hir->packing == HNN_HIR_PACK_BATCH ? (json_int_t)p->slots : 1));
     json_object_set_new(est, "cost_table", json_string(hnn_cost_default()->source));
     json_object_set_new(root, "estimate", est);
+    json_t *refresh = json_object(), *points = json_array();
+    for (uint32_t k = 0; k < p->n_refresh_points; k++)
+        json_array_append_new(points, json_string(p->tir->nodes[p->refresh_points[k]]->name));
+    json_object_set_new(refresh, "points", points);
+    json_object_set_new(refresh, "ciphertexts", json_integer((json_int_t)p->refresh_ciphertexts));
+    json_object_set_new(refresh, "mask_hiding_bits", json_integer(p->n_refresh_points ? p->refresh_hiding_bits : 0));
+    json_object_set_new(root, "refresh", refresh);
     if (p->tir->output->kind == HNN_TIR_SOFTARGMAX) {
         json_t *post = json_object();
         json_object_set_new(post, "softargmax_temperature", json_real(p->tir->output->u.softargmax.temperature));

@@ -1,0 +1,104 @@
+/*
+ * Refresh insertion: a REFRESH node after every value a refreshed
+ * tensor-IR node hands to another layer (a value of node v used by a node of
+ * another layer, or by nothing but the output list). Users in other layers
+ * read the refreshed value; v's own nodes keep the original. Runs on the
+ * lowered HE IR, before the levels pass, which puts every REFRESH at the top
+ * level (plan_levels.c) with the top scale (plan_scales.c).
+ */
+#include <math.h>
+#include <string.h>
+
+#include "middle/plan.h"
+
+hnn_hir *
+hnn_plan_insert_refresh(const hnn_hir *old, const bool *after, uint32_t n_tir, hnn_arena *arena)
+{
+    const uint32_t n = old->n_nodes;
+    /* Which values leave their layer. */
+    bool *boundary = hnn_arena_array(arena, n ? n : 1, sizeof *boundary);
+    for (uint32_t i = 0; i < n; i++) {
+        const hnn_hir_node *u = &old->nodes[i];
+        for (unsigned k = 0; k < hnn_hir_op_operands(u->op); k++) {
+            uint32_t x = k == 0 ? u->a : u->b;
+            if (old->nodes[x].tir != u->tir)
+                boundary[x] = true;
+        }
+    }
+    hnn_hir *h = hnn_hir_new(arena, old->packing);
+    h->pts = old->pts;
+    h->n_pts = old->n_pts;
+    h->cap_pts = old->n_pts;
+    h->period = old->period;
+    uint32_t *map = hnn_arena_array(arena, n ? n : 1, sizeof *map);
+    uint32_t *refreshed = hnn_arena_array(arena, n ? n : 1, sizeof *refreshed);
+    for (uint32_t i = 0; i < n; i++) {
+        const hnn_hir_node *u = &old->nodes[i];
+        uint32_t a = HNN_HIR_NONE, b = HNN_HIR_NONE;
+        unsigned nops = hnn_hir_op_operands(u->op);
+        /* Operands from a refreshed layer come through their REFRESH. */
+        if (nops >= 1)
+            a = old->nodes[u->a].tir != u->tir && refreshed[u->a] ? refreshed[u->a] - 1 : map[u->a];
+        if (nops >= 2)
+            b = old->nodes[u->b].tir != u->tir && refreshed[u->b] ? refreshed[u->b] - 1 : map[u->b];
+        uint32_t id = hnn_hir_emit(h, u->op, a, b, u->tir);
+        hnn_hir_node *m = hnn_hir_at(h, id);
+        m->step = u->step;
+        m->pt = u->pt;
+        m->c = u->c;
+        map[i] = id;
+        if (boundary[i] && u->tir < n_tir && after[u->tir]) {
+            uint32_t r = hnn_hir_emit(h, HNN_HIR_REFRESH, id, HNN_HIR_NONE, u->tir);
+            refreshed[i] = r + 1; /* 0 means none */
+        }
+    }
+    h->inputs = hnn_arena_array(arena, old->n_inputs ? old->n_inputs : 1, sizeof *h->inputs);
+    h->n_inputs = old->n_inputs;
+    for (uint32_t k = 0; k < old->n_inputs; k++)
+        h->inputs[k] = map[old->inputs[k]];
+    h->outputs = hnn_arena_array(arena, old->n_outputs ? old->n_outputs : 1, sizeof *h->outputs);
+    h->n_outputs = old->n_outputs;
+    for (uint32_t k = 0; k < old->n_outputs; k++)
+        h->outputs[k] = map[old->outputs[k]];
+    return h;
+}
+
+/*
+ * The mask a server adds before a refresh (the REFRESH node's `c`): each
+ * slot gets a uniform value in [-M, M] with M = B 2^k, B the bound on the
+ * refreshed values, so the key holder's view of a slot is within
+ * statistical distance 2^-k of a value independent of the slot's content.
+ * k is as large as both limits allow:
+ *   - the modulus at the refresh level: B + M must stay below Q_l / (4 D_l);
+ *   - double precision: the key holder re-encodes v + r, whose FFT
+ *     carries a relative error near 2^-53 sqrt(N); the planned precision p
+ *     keeps B 2^-p above it, so k <= 53 - p - log2(N)/2 - 3;
+ * and at most 40. The hiding bits k are returned for the report.
+ */
+uint32_t
+hnn_plan_refresh_masks(hnn_plan *plan, uint32_t precision_bits)
+{
+    hnn_hir *h = plan->hir;
+    uint32_t min_k = 40;
+    double log_n = (double)plan->params.spec.log_n;
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        hnn_hir_node *n = &h->nodes[i];
+        if (n->op != HNN_HIR_REFRESH)
+            continue;
+        const hnn_hir_node *a = &h->nodes[n->a];
+        const hnn_tir_node *t = plan->tir->nodes[n->tir];
+        double bound = fmax(fmax(fabs(t->range.lo), fabs(t->range.hi)), 1e-3);
+        double log_q = 0;
+        for (uint32_t l = 0; l <= a->level; l++)
+            log_q += log2((double)plan->primes[l]);
+        double k_mod = log_q - 2 - log2(a->scale) - log2(bound) - 1;
+        double k_fft = 53 - (double)precision_bits - log_n / 2 - 3;
+        double k = fmin(40, fmin(k_mod, k_fft));
+        if (k < 0)
+            k = 0;
+        n->c = bound * ldexp(1.0, (int)floor(k));
+        if ((uint32_t)floor(k) < min_k)
+            min_k = (uint32_t)floor(k);
+    }
+    return min_k;
+}
