@@ -856,6 +856,18 @@ approx_attribute(approx_state *a, uint32_t k, hnn_precision_result *r)
 
 /* ------------------------------------------------------------------ the estimate */
 
+#define TAIL_GRID 16
+
+static double
+tail_on_grid(const double *tau, double var_plain, double var_key)
+{
+    double v = var_plain + var_key;
+    if (!(v > 0))
+        return 0;
+    int t = (int)ceil(var_key / v * TAIL_GRID);
+    return sqrt(v) * tau[t < 0 ? 0 : t > TAIL_GRID ? TAIL_GRID : t];
+}
+
 bool
 hnn_precision_estimate(const hnn_plan *plan, hnn_precision_result *out)
 {
@@ -898,11 +910,19 @@ hnn_precision_estimate(const hnn_plan *plan, hnn_precision_result *out)
             approx_all = fmax(approx_all, ae[j]);
         bool paired = h->n_outputs == o->size;
         double count = ldexp(1.0, (int)spec->log_n - 1) * (h->n_outputs ? h->n_outputs : 1);
+        /* The tail at total variance 1 as a function of the key part's
+         * share rho, on a grid: it grows with rho (a heavier mixture), so
+         * the grid point above an output's rho bounds it, and outputs cost
+         * O(1) each. */
+        double tau[TAIL_GRID + 1];
+        for (int t = 0; t <= TAIL_GRID; t++)
+            tau[t] = hnn_precision_tail(1.0 - (double)t / TAIL_GRID, (double)t / TAIL_GRID, count,
+                                        HNN_PRECISION_FAIL_LOG2);
         double worst = -1, worst_tail = 0;
         for (uint32_t q = 0; q < h->n_outputs; q++) {
             const hnn_precision_noise *z = &noise[q];
-            double tail = hnn_precision_tail(z->est_var_plain, z->est_var_key, count, HNN_PRECISION_FAIL_LOG2);
-            double bound = hnn_precision_tail(z->var_plain, z->var_key, count, HNN_PRECISION_FAIL_LOG2);
+            double tail = tail_on_grid(tau, z->est_var_plain, z->est_var_key);
+            double bound = tail_on_grid(tau, z->var_plain, z->var_key);
             double ckks = tail + z->det, approx = paired ? ae[q] : approx_all;
             out->ckks_error = fmax(out->ckks_error, ckks);
             out->ckks_bound = fmax(out->ckks_bound, bound + z->det);
