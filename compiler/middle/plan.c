@@ -4,6 +4,7 @@
 
 #include "hnnrt.h"
 #include "middle/plan.h"
+#include "middle/precision.h"
 #include "middle/refresh.h"
 
 const char *const hnn_plan_pass_names[] = {
@@ -328,6 +329,13 @@ hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *a
         fewer_keys = !plan_circuit(&trial, packing, false, NULL, arena, NULL, why, sizeof why);
     }
     if (!plan_circuit(plan, packing, fewer_keys, opt, arena, diag, why, sizeof why))
+        return NULL;
+    plan->precision = hnn_arena_alloc(arena, sizeof *plan->precision);
+    if (!hnn_precision_estimate(plan, plan->precision)) {
+        hnn_diag_error(diag, model->loc, "internal error: out of memory estimating precision");
+        return NULL;
+    }
+    if (!(opt && opt->no_precision_check) && !hnn_precision_check(plan, plan->precision, diag))
         return NULL;
     return plan;
 }

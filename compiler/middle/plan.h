@@ -40,6 +40,7 @@ typedef struct hnn_plan_options {
     const char *dump_after;   /* pass name, or NULL */
     FILE *dump_to;            /* default stdout */
     bool verify_each;         /* run the verifiers after every pass */
+    bool no_precision_check;  /* estimate precision but do not fail on the hint */
 } hnn_plan_options;
 
 typedef struct hnn_plan {
@@ -71,6 +72,8 @@ typedef struct hnn_plan {
     uint32_t n_refresh_points;
     uint64_t refresh_ciphertexts;
     uint32_t refresh_hiding_bits;
+    /* The output precision estimate (precision.h), set by hnn_plan_build. */
+    struct hnn_precision_result *precision;
 } hnn_plan;
 
 /* Runs every pass; NULL after reporting errors to diag. */

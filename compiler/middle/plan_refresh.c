@@ -70,9 +70,11 @@ hnn_plan_insert_refresh(const hnn_hir *old, const bool *after, uint32_t n_tir, h
  * statistical distance 2^-k of a value independent of the slot's content.
  * k is as large as both limits allow:
  *   - the modulus at the refresh level: B + M must stay below Q_l / (4 D_l);
- *   - double precision: the key holder re-encodes v + r, whose FFT
- *     carries a relative error near 2^-53 sqrt(N); the planned precision p
- *     keeps B 2^-p above it, so k <= 53 - p - log2(N)/2 - 3;
+ *   - double precision: the key holder re-encodes v + r, whose FFTs
+ *     carry an error near |r| 2^-52 sqrt(log2 N) per slot, which later
+ *     layers amplify; keeping it 2^-(p + 4) B or below for the planned
+ *     precision p (with room for that amplification) gives
+ *     k <= 53 - p - log2(N)/2 - 7;
  * and at most 40. The hiding bits k are returned for the report.
  */
 uint32_t
@@ -92,7 +94,7 @@ hnn_plan_refresh_masks(hnn_plan *plan, uint32_t precision_bits)
         for (uint32_t l = 0; l <= a->level; l++)
             log_q += log2((double)plan->primes[l]);
         double k_mod = log_q - 2 - log2(a->scale) - log2(bound) - 1;
-        double k_fft = 53 - (double)precision_bits - log_n / 2 - 3;
+        double k_fft = 53 - (double)precision_bits - log_n / 2 - 7;
         double k = fmin(40, fmin(k_mod, k_fft));
         if (k < 0)
             k = 0;

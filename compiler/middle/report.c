@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 
+#include "middle/precision.h"
 #include "middle/report.h"
 
 static const int op_cost_class[] = {
@@ -154,6 +155,13 @@ hnn_report_print_text(FILE *out, const hnn_report *r)
         fprintf(out, " for up to %zu samples (%.3f ms per sample at a full batch)", p->slots,
                 r->est_ms / (double)p->slots);
     fputc('\n', out);
+    if (p->precision) {
+        const hnn_precision_result *pr = p->precision;
+        fprintf(out, "precision: estimated %.1f bits at the output (max abs error %.2g; CKKS noise %.1f bits, "
+                     "approximation %.1f bits; dominant: %s)\n",
+                pr->precision_bits, pr->max_abs_error, -log2(pr->ckks_error),
+                pr->approx_error > 0 ? -log2(pr->approx_error) : INFINITY, hnn_precision_source_name(pr->dominant));
+    }
     if (p->n_refresh_points) {
         fprintf(out, "refresh: the key holder refreshes %llu ciphertexts per evaluation after",
                 (unsigned long long)p->refresh_ciphertexts);
@@ -248,6 +256,18 @@ hnn_report_print_json(FILE *out, const hnn_report *r)
                         json_integer(p->hir->packing == HNN_HIR_PACK_BATCH ? (json_int_t)p->slots : 1));
     json_object_set_new(est, "cost_table", json_string(hnn_cost_default()->source));
     json_object_set_new(root, "estimate", est);
+    if (p->precision) {
+        const hnn_precision_result *pr = p->precision;
+        json_t *prec = json_object();
+        json_object_set_new(prec, "bits", json_real(pr->precision_bits));
+        json_object_set_new(prec, "max_abs_error", json_real(pr->max_abs_error));
+        json_object_set_new(prec, "ckks_bits", json_real(-log2(pr->ckks_error)));
+        json_object_set_new(prec, "ckks_bound_bits", json_real(-log2(pr->ckks_bound)));
+        json_object_set_new(prec, "approximation_bits",
+                            pr->approx_error > 0 ? json_real(-log2(pr->approx_error)) : json_null());
+        json_object_set_new(prec, "dominant", json_string(hnn_precision_source_name(pr->dominant)));
+        json_object_set_new(root, "precision", prec);
+    }
     json_t *refresh = json_object(), *points = json_array();
     for (uint32_t k = 0; k < p->n_refresh_points; k++)
         json_array_append_new(points, json_string(p->tir->nodes[p->refresh_points[k]]->name));
