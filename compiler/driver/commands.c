@@ -4,12 +4,16 @@
 
 extern const hnn_driver_cmd hnn_driver_cmd_check;
 extern const hnn_driver_cmd hnn_driver_cmd_report;
+extern const hnn_driver_cmd hnn_driver_cmd_graph;
+extern const hnn_driver_cmd hnn_driver_cmd_calibrate;
 extern const hnn_driver_cmd hnn_driver_cmd_help;
 
 /* To add a command: write cmd_NAME.c defining hnn_driver_cmd_NAME, list it here. */
 const hnn_driver_cmd *const hnn_driver_commands[] = {
     &hnn_driver_cmd_check,
     &hnn_driver_cmd_report,
+    &hnn_driver_cmd_graph,
+    &hnn_driver_cmd_calibrate,
     &hnn_driver_cmd_help,
     NULL,
 };
