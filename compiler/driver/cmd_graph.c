@@ -108,19 +108,14 @@ hnn_graph_run(int argc, char **argv)
     }
     if (!file)
         return hnn_driver_usage_error("graph", "no model file given");
-    hnn_arena *arena = hnn_arena_new();
-    hnn_diag *diag = hnn_diag_new();
-    if (!arena || !diag) {
-        fputs("hnnc: out of memory\n", stderr);
-        hnn_arena_free(arena);
-        hnn_diag_free(diag);
+    hnn_driver_session ses;
+    if (!hnn_driver_session_open(&ses))
         return HNN_EXIT_USER;
-    }
     int status = HNN_EXIT_USER;
     hnn_front_options fo = {.weights_path = weights};
-    hnn_model *m = hnn_front_check_file(file, &fo, arena, diag, NULL);
+    hnn_model *m = hnn_front_check_file(file, &fo, ses.arena, ses.diag, NULL);
     hnn_plan_options po = {.verify_each = true};
-    hnn_plan *plan = m ? hnn_plan_build(m, &po, arena, diag) : NULL;
+    hnn_plan *plan = m ? hnn_plan_build(m, &po, ses.arena, ses.diag) : NULL;
     if (plan) {
         FILE *out = out_path ? fopen(out_path, "w") : stdout;
         if (!out) {
@@ -133,12 +128,7 @@ hnn_graph_run(int argc, char **argv)
             status = (out != stdout ? fclose(out) : fflush(out)) == 0 ? HNN_EXIT_OK : HNN_EXIT_USER;
         }
     }
-    hnn_diag_print(diag, stderr);
-    if (hnn_diag_error_count(diag))
-        status = HNN_EXIT_USER;
-    hnn_diag_free(diag);
-    hnn_arena_free(arena);
-    return status;
+    return hnn_driver_session_close(&ses, status);
 }
 
 const hnn_driver_cmd hnn_driver_cmd_graph = {

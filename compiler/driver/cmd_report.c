@@ -73,14 +73,11 @@ hnn_report_run(int argc, char **argv)
     if (!file)
         return hnn_driver_usage_error("report", "no model file given");
 
-    hnn_arena *arena = hnn_arena_new();
-    hnn_diag *diag = hnn_diag_new();
-    if (!arena || !diag) {
-        fputs("hnnc: out of memory\n", stderr);
-        hnn_arena_free(arena);
-        hnn_diag_free(diag);
+    hnn_driver_session ses;
+    if (!hnn_driver_session_open(&ses))
         return HNN_EXIT_USER;
-    }
+    hnn_arena *arena = ses.arena;
+    hnn_diag *diag = ses.diag;
     int status = HNN_EXIT_USER;
     hnn_front_options fo = {.weights_path = weights};
     hnn_model *m = hnn_front_check_file(file, &fo, arena, diag, NULL);
@@ -107,13 +104,7 @@ hnn_report_run(int argc, char **argv)
     }
     if (out && out != stdout && fclose(out) != 0)
         status = HNN_EXIT_USER;
-    fflush(stdout);
-    hnn_diag_print(diag, stderr);
-    if (hnn_diag_error_count(diag))
-        status = HNN_EXIT_USER;
-    hnn_diag_free(diag);
-    hnn_arena_free(arena);
-    return status;
+    return hnn_driver_session_close(&ses, status);
 }
 
 const hnn_driver_cmd hnn_driver_cmd_report = {

@@ -41,4 +41,20 @@ bool hnn_driver_is_help(const char *arg);
  */
 bool hnn_driver_opt(int argc, char **argv, int *i, const char *name, const char **value, bool *missing);
 
+/*
+ * One compilation's memory and diagnostics, for commands that load a model:
+ * open makes them (false and a message when memory runs out); close prints
+ * the diagnostics to stderr, frees both, and returns `status`, or
+ * HNN_EXIT_USER when an error was reported.
+ */
+struct hnn_arena;
+struct hnn_diag;
+typedef struct hnn_driver_session {
+    struct hnn_arena *arena;
+    struct hnn_diag *diag;
+} hnn_driver_session;
+
+bool hnn_driver_session_open(hnn_driver_session *s);
+int hnn_driver_session_close(hnn_driver_session *s, int status);
+
 #endif

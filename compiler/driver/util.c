@@ -2,6 +2,8 @@
 #include <string.h>
 
 #include "driver/driver.h"
+#include "front/arena.h"
+#include "front/diag.h"
 
 int
 hnn_driver_usage_error(const char *cmd, const char *fmt, ...)
@@ -42,4 +44,31 @@ hnn_driver_opt(int argc, char **argv, int *i, const char *name, const char **val
     }
     *value = argv[++*i];
     return true;
+}
+
+bool
+hnn_driver_session_open(hnn_driver_session *s)
+{
+    s->arena = hnn_arena_new();
+    s->diag = hnn_diag_new();
+    if (s->arena && s->diag)
+        return true;
+    fputs("hnnc: out of memory\n", stderr);
+    hnn_arena_free(s->arena);
+    hnn_diag_free(s->diag);
+    s->arena = NULL;
+    s->diag = NULL;
+    return false;
+}
+
+int
+hnn_driver_session_close(hnn_driver_session *s, int status)
+{
+    fflush(stdout);
+    hnn_diag_print(s->diag, stderr);
+    if (hnn_diag_error_count(s->diag))
+        status = HNN_EXIT_USER;
+    hnn_diag_free(s->diag);
+    hnn_arena_free(s->arena);
+    return status;
 }
