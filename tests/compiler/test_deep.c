@@ -18,6 +18,7 @@
 #include "front/front.h"
 #include "middle/plan.h"
 #include "middle/precision.h"
+#include "plan_test.h"
 
 static const char deep_model[] =
     "model deep { input x: vector(3) range [-1, 1];\n"
@@ -32,15 +33,6 @@ static const char deep_model[] =
     "  hints { packing batch; refresh client; ring 2^13; }\n"
     "}\n";
 
-static double
-unit(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1p-53;
-}
 
 static void
 deep_network_runs_with_refreshes(void **state)

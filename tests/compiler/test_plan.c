@@ -18,45 +18,7 @@
 #include "front/front.h"
 #include "middle/plan.h"
 #include "middle/report.h"
-
-typedef struct planned {
-    hnn_arena *arena;
-    hnn_diag *diag;
-    hnn_plan *plan;
-} planned;
-
-static planned
-plan_text(const char *text)
-{
-    planned p = {hnn_arena_new(), hnn_diag_new(), NULL};
-    hnn_model *m = hnn_front_check_text("test.hnn", text, strlen(text), ".", NULL, p.arena, p.diag, NULL);
-    if (m) {
-        hnn_plan_options po = {.verify_each = true};
-        p.plan = hnn_plan_build(m, &po, p.arena, p.diag);
-    }
-    if (!p.plan)
-        hnn_diag_print(p.diag, stderr);
-    assert_non_null(p.plan);
-    return p;
-}
-
-static void
-planned_free(planned *p)
-{
-    hnn_diag_free(p->diag);
-    hnn_arena_free(p->arena);
-}
-
-/* splitmix64 for test inputs */
-static double
-unit(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    z ^= z >> 31;
-    return (double)(z >> 11) * 0x1p-53;
-}
+#include "plan_test.h"
 
 /* Encrypted run on n samples drawn uniformly from the input range vs the
  * tensor IR on doubles (logits: softargmax stripped). Returns the max error. */

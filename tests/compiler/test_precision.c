@@ -19,6 +19,7 @@
 #include "front/front.h"
 #include "middle/plan.h"
 #include "middle/precision.h"
+#include "plan_test.h"
 
 /* ------------------------------------------------------------------ the tail */
 
@@ -292,49 +293,12 @@ rule_rotate_two_prime_digits(void **state)
 
 /* ------------------------------------------------------------------ end to end */
 
-typedef struct planned {
-    hnn_arena *arena;
-    hnn_diag *diag;
-    hnn_plan *plan;
-} planned;
-
 static planned
-plan_text(const char *text)
+plan_text_unchecked(const char *text)
 {
-    planned p = {hnn_arena_new(), hnn_diag_new(), NULL};
-    hnn_model *m = hnn_front_check_text("test.hnn", text, strlen(text), ".", NULL, p.arena, p.diag, NULL);
-    if (m) {
-        /* The check is exercised by the tests themselves. */
-        hnn_plan_options po = {.verify_each = true, .no_precision_check = true};
-        p.plan = hnn_plan_build(m, &po, p.arena, p.diag);
-    }
-    if (!p.plan)
-        hnn_diag_print(p.diag, stderr);
-    assert_non_null(p.plan);
-    return p;
-}
-
-static void
-planned_free(planned *p)
-{
-    hnn_diag_free(p->diag);
-    hnn_arena_free(p->arena);
-}
-
-/* splitmix64 */
-static uint64_t
-next64(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-static double
-unit(uint64_t *s)
-{
-    return (double)(next64(s) >> 11) * 0x1p-53;
+    /* The precision check is exercised by the tests themselves. */
+    hnn_plan_options po = {.verify_each = true, .no_precision_check = true};
+    return plan_text_with(text, &po);
 }
 
 /* The circuit's last tensor node: the logits before a softargmax. */
@@ -522,7 +486,7 @@ measure_vector(const hnn_plan *plan, size_t n)
 static void
 check_model(const char *name, const char *text, size_t samples)
 {
-    planned p = plan_text(text);
+    planned p = plan_text_unchecked(text);
     hnn_precision_result r;
     assert_true(hnn_precision_estimate(p.plan, &r));
     /* Every slot: the encrypted run costs the same for one sample or N/2. */
@@ -710,7 +674,7 @@ static void
 check_asks_for_a_higher_degree(void **state)
 {
     (void)state;
-    planned p = plan_text("model sig { input x: vector(2) range [-1, 1];\n"
+    planned p = plan_text_unchecked("model sig { input x: vector(2) range [-1, 1];\n"
                           "  hints { precision 20 bits; }\n"
                           "  layer d1 = dense(x, 2, weight [[2, -1], [1, 3]], bias [0, 0.5]);\n"
                           "  layer a1 = sigmoid(d1, degree 7, interval [-5, 5]);\n"
@@ -753,7 +717,7 @@ static void
 check_asks_for_a_larger_scale(void **state)
 {
     (void)state;
-    planned p = plan_text("model sq { input x: vector(2) range [-1, 1];\n"
+    planned p = plan_text_unchecked("model sq { input x: vector(2) range [-1, 1];\n"
                           "  hints { precision 30 bits; }\n"
                           "  layer d1 = dense(x, 2, weight [[0.5, -0.25], [1, 1]], bias [0.1, 0]);\n"
                           "  layer s1 = square(d1);\n"
@@ -782,7 +746,7 @@ static void
 check_passes_when_met(void **state)
 {
     (void)state;
-    planned p = plan_text("model lin { input x: vector(2) range [-1, 1];\n"
+    planned p = plan_text_unchecked("model lin { input x: vector(2) range [-1, 1];\n"
                           "  hints { precision 16 bits; }\n"
                           "  layer d = dense(x, 1, weight [[1, -2]]);\n"
                           "  output d; }\n");
