@@ -26,10 +26,11 @@
  * hook) grew across the timed runs: the blocks an operation keeps per call.
  * Blocks allocated and freed within one call do not show there.
  *
- * The bit-identity check (--check, on by default) redoes key generation,
+ * The bit-identity check (on unless --no-check) redoes key generation,
  * encryption, mul_relin + rescale and rotations from fixed seeds at logN 13
- * and 14 with 1 and then 2 threads and compares every limb; a difference is
- * a runtime bug and makes the program exit with status 1.
+ * and 14 with 1 and then 2 threads, and with the scalar NTT kernel when the
+ * context chose another, and compares every limb; a difference is a runtime
+ * bug and makes the program exit with status 1.
  *
  * This program reads internal headers on purpose: the one-limb NTT is timed
  * through the context's kernel table, and the check compares ciphertext limbs.
@@ -904,43 +905,67 @@ check_pass(hnnrt_context *ctx, check_snap *s, check_item *items, unsigned *n_ite
     return max_err;
 }
 
-/* 0 when 1 and 2 threads give the same words, 1 otherwise. */
+/* Compares pass b with pass a item by item on one stderr line; 1 if any word differs. */
 static int
-check_identity(const bench_set *set)
+check_compare(const bench_set *set, const char *what, const check_snap *a, const check_item *items, unsigned n_items,
+              const check_snap *b, const double err[2])
 {
-    hnnrt_context *ctx = context_for(set);
-    check_snap snap[2] = {{0}};
-    check_item items[2][CHECK_ITEMS];
-    unsigned n_items[2];
-    double err[2];
-    for (int t = 0; t < 2; t++) {
-        hnnrt_context_set_threads(ctx, t + 1);
-        err[t] = check_pass(ctx, &snap[t], items[t], &n_items[t]);
-    }
-    hnnrt_context_free(ctx);
-
-    int bad = snap[0].count != snap[1].count;
-    fprintf(stderr, "check: logN %u, 1 vs 2 threads, seeded keys and encryptions:", set->log_n);
-    for (unsigned i = 0; i < n_items[0]; i++) {
-        size_t from = items[0][i].start, to = i + 1 < n_items[0] ? items[0][i + 1].start : snap[0].count;
+    int bad = a->count != b->count;
+    fprintf(stderr, "check: logN %u, %s, seeded keys and encryptions:", set->log_n, what);
+    for (unsigned i = 0; i < n_items; i++) {
+        size_t from = items[i].start, to = i + 1 < n_items ? items[i + 1].start : a->count;
         size_t diff = 0;
-        if (to <= snap[1].count)
+        if (to <= b->count)
             for (size_t w = from; w < to; w++)
-                diff += snap[0].words[w] != snap[1].words[w];
+                diff += a->words[w] != b->words[w];
         else
             diff = to - from;
         if (diff) {
             bad = 1;
-            fprintf(stderr, " %s DIFFER (%zu of %zu words);", items[0][i].name, diff, to - from);
+            fprintf(stderr, " %s DIFFER (%zu of %zu words);", items[i].name, diff, to - from);
         } else {
-            fprintf(stderr, " %s identical;", items[0][i].name);
+            fprintf(stderr, " %s identical;", items[i].name);
         }
     }
     fprintf(stderr, " mul_relin+rescale error 2^%.1f / 2^%.1f\n", log2(err[0]), log2(err[1]));
     if (bad)
-        fprintf(stderr, "check: logN %u: FAILED: results depend on the thread count\n", set->log_n);
-    free(snap[0].words);
-    free(snap[1].words);
+        fprintf(stderr, "check: logN %u: FAILED: results depend on %s\n", set->log_n, what);
+    return bad;
+}
+
+/*
+ * 0 when the words are the same with 1 and 2 threads, and with the
+ * context's NTT kernel and the scalar reference kernel (DESIGN.md §3 and
+ * runtime/src/ntt/ntt.h promise both); 1 otherwise.
+ */
+static int
+check_identity(const bench_set *set)
+{
+    hnnrt_context *ctx = context_for(set);
+    const hnnrt_ntt_kernels *best = ctx->kern;
+    check_snap snap[3] = {{0}};
+    check_item items[3][CHECK_ITEMS];
+    unsigned n_items[3];
+    double err[3];
+    for (int t = 0; t < 2; t++) {
+        hnnrt_context_set_threads(ctx, t + 1);
+        err[t] = check_pass(ctx, &snap[t], items[t], &n_items[t]);
+    }
+    int bad = check_compare(set, "1 vs 2 threads", &snap[0], items[0], n_items[0], &snap[1], err);
+    if (best != &hnnrt_ntt_kernels_scalar) {
+        /* The kernel is chosen once per context; swapping it in this private
+         * context is the only way to run both on one parameter set. */
+        ctx->kern = &hnnrt_ntt_kernels_scalar;
+        hnnrt_context_set_threads(ctx, 1);
+        err[2] = check_pass(ctx, &snap[2], items[2], &n_items[2]);
+        char what[96];
+        snprintf(what, sizeof what, "NTT kernel %s vs scalar", best->name);
+        const double pair[2] = {err[0], err[2]};
+        bad |= check_compare(set, what, &snap[0], items[0], n_items[0], &snap[2], pair);
+    }
+    hnnrt_context_free(ctx);
+    for (int i = 0; i < 3; i++)
+        free(snap[i].words);
     return bad;
 }
 
@@ -969,7 +994,8 @@ usage(FILE *f)
             "  --retries N       measure again, up to N times, when other processes took the\n"
             "                    cores the op needs (default 3)\n"
             "  --retry-time S    seconds the whole run may spend on that (default 180)\n"
-            "  --no-check        skip the 1-vs-2-thread bit-identity check (logN 13 and 14)\n"
+            "  --no-check        skip the bit-identity check of 1 vs 2 threads and of the NTT\n"
+            "                    kernel vs the scalar one (logN 13 and 14)\n"
             "  --help            this text\n"
             "\n"
             "Lines: {\"op\", \"logN\", \"levels\" (L: primes q0..qL), \"special\" (k), \"threads\",\n"
