@@ -36,7 +36,6 @@
  * through the context's kernel table, and the check compares ciphertext limbs.
  */
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
