@@ -157,7 +157,7 @@ $(BUILD)/bin/hnnrt-bench: $(BENCH_SRC) $(BUILD)/lib/libhnnrt.a
 	$(CC) $(CFLAGS_ALL) -Iruntime/include -Iruntime/src -o $@ $(BENCH_SRC) $(BUILD)/lib/libhnnrt.a $(LDLIBS_RT)
 
 bench: $(BUILD)/bin/hnnrt-bench
-	$(BUILD)/bin/hnnrt-bench $(BENCH_ARGS)
+	@$(BUILD)/bin/hnnrt-bench $(BENCH_ARGS)
 
 $(BUILD)/bin/hnnrt-demo: examples/runtime-demo/demo.c $(BUILD)/lib/libhnnrt.a
 	@mkdir -p $(@D)

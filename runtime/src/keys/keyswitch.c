@@ -14,7 +14,9 @@ hnnrt_ks_scratch_init(hnnrt_ks_scratch *w, const hnnrt_context *ctx)
     const size_t n = ctx->n;
     const size_t L1 = ctx->max_level + 1, K = ctx->n_special;
     const size_t coeff_limbs = L1 > K ? L1 : K;
-    w->threads = ctx->threads;
+    /* Room for every core, so a later hnnrt_context_set_threads is honoured. */
+    int procs = omp_get_num_procs();
+    w->threads = ctx->threads > procs ? ctx->threads : procs;
     w->coeff = hnnrt_mem_alloc(ctx->counter, coeff_limbs * n * sizeof(uint64_t));
     w->ext0 = hnnrt_mem_alloc(ctx->counter, (L1 + K) * n * sizeof(uint64_t));
     w->ext1 = hnnrt_mem_alloc(ctx->counter, (L1 + K) * n * sizeof(uint64_t));
