@@ -20,6 +20,17 @@
 #include "middle/report.h"
 #include "plan_test.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define INSTRUMENTED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define INSTRUMENTED 1
+#endif
+#endif
+#ifndef INSTRUMENTED
+#define INSTRUMENTED 0
+#endif
+
 /* Encrypted run on n samples drawn uniformly from the input range vs the
  * tensor IR on doubles (logits: softargmax stripped). Returns the max error. */
 static double
@@ -47,8 +58,10 @@ run_and_compare(const hnn_plan *plan, size_t n)
     double est = hnn_plan_estimate_ms(plan, n);
     print_message("  latency: estimated %.2f ms, measured %.2f ms (ratio %.2f)\n", est, st.eval_ms, st.eval_ms / est);
     /* The estimate is within a factor 2 of the measurement (the machine may be
-     * busy: a second run decides before failing). */
-    if (st.eval_ms > 2 && (st.eval_ms > 2 * est || st.eval_ms < est / 2)) {
+     * busy: a second run decides before failing). Instrumented builds run
+     * slower than the optimised runtime the cost table describes: there the
+     * comparison is only printed. */
+    if (!INSTRUMENTED && st.eval_ms > 2 && (st.eval_ms > 2 * est || st.eval_ms < est / 2)) {
         if (hnn_exec_run(plan, &keys, x, n, y, &st, err, sizeof err) != 0)
             fail_msg("run: %s", err);
         print_message("  latency again: measured %.2f ms\n", st.eval_ms);
