@@ -103,9 +103,8 @@ lower_poly(lower_state *s, const hnn_tir_node *n)
     bool mapped = false;
     if (is_exact_poly(n)) {
         /* Exact polynomials run on x itself, in the power basis. */
-        static const double square[3] = {0, 0, 1};
-        const double *coeffs = n->u.poly.source == HNN_OP_SQUARE ? square : n->layer->u.poly.coeffs;
-        uint32_t degree = n->u.poly.source == HNN_OP_SQUARE ? 2 : n->layer->u.poly.degree;
+        const double *coeffs = n->u.poly.power;
+        uint32_t degree = n->u.poly.power_degree;
         prog = hnn_approx_program_power(s->arena, coeffs, degree);
     } else {
         prog = hnn_approx_program_build(s->arena, &n->u.poly.cheb);

@@ -347,9 +347,8 @@ lower_poly(vec_state *s, const hnn_tir_node *n)
     bool padded = n->size < s->n;
     hnn_approx_program prog;
     if (is_exact_poly(n)) {
-        static const double square[3] = {0, 0, 1};
-        const double *coeffs = n->u.poly.source == HNN_OP_SQUARE ? square : n->layer->u.poly.coeffs;
-        uint32_t degree = n->u.poly.source == HNN_OP_SQUARE ? 2 : n->layer->u.poly.degree;
+        const double *coeffs = n->u.poly.power;
+        uint32_t degree = n->u.poly.power_degree;
         prog = hnn_approx_program_power(s->arena, coeffs, degree);
         /* Bounded like the values when within their hull (or at zero). */
         double lo = fmin(in->range.lo, 0), hi = fmax(in->range.hi, 0);

@@ -299,6 +299,7 @@ hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *a
     if (dump_here(opt, "tir-build"))
         hnn_tir_print(dump_file(opt), plan->tir);
     hnn_tir_simplify(plan->tir, arena);
+    hnn_tir_fold_poly_factors(plan->tir, arena);
     if (!check_tir(opt, plan->tir, "tir-simplify", diag, model))
         return NULL;
     /* Activation intervals against the bounds sharpened by merging. */

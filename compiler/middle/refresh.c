@@ -576,9 +576,8 @@ poly_depth(const hnn_tir_node *n, hnn_arena *arena)
 {
     hnn_op src = n->u.poly.source;
     if (src == HNN_OP_SQUARE || src == HNN_OP_POLY) {
-        static const double square[3] = {0, 0, 1};
-        const double *coeffs = src == HNN_OP_SQUARE ? square : n->layer->u.poly.coeffs;
-        uint32_t degree = src == HNN_OP_SQUARE ? 2 : n->layer->u.poly.degree;
+        const double *coeffs = n->u.poly.power;
+        uint32_t degree = n->u.poly.power_degree;
         return hnn_approx_program_power(arena, coeffs, degree).depth;
     }
     /* The map onto [-1, 1] folds into an AFFINE this POLY alone reads. */

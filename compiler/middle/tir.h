@@ -83,6 +83,10 @@ struct hnn_tir_node {
         struct {
             hnn_op source;    /* SQUARE, POLY, RELU ... EXP */
             hnn_cheb cheb;    /* the series and its interval, with max_error */
+            /* Exact polynomials (SQUARE, POLY): the power-basis coefficients
+             * the lowering evaluates (lowest first); NULL for fitted ones. */
+            const double *power;
+            uint32_t power_degree;
             bool auto_degree; /* the model said `degree auto` */
         } poly;
         struct {
@@ -115,6 +119,12 @@ hnn_tir *hnn_tir_build(const hnn_model *model, hnn_arena *arena, hnn_diag *diag)
  * Node ids are renumbered; ranges are recomputed. Returns the number of
  * nodes removed. */
 uint32_t hnn_tir_simplify(hnn_tir *tir, hnn_arena *arena);
+
+/* Folds the leading coefficient of an exact polynomial into the linear map
+ * that alone reads it when the monic polynomial evaluates at a lower depth
+ * (0.25 x^2 + 0.5 x: depth 2; x^2 + 2 x with the factor 0.25 in the next
+ * weights: depth 1). Ranges are recomputed. Returns the polynomials folded. */
+uint32_t hnn_tir_fold_poly_factors(hnn_tir *tir, hnn_arena *arena);
 
 /* Interval-arithmetic value bounds for every node from the input range,
  * per element (elem_lo/elem_hi) and their hull (range). Sound, including

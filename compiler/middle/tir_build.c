@@ -233,6 +233,8 @@ hnn_tir_lower_exact_poly(hnn_tir_builder *b, const hnn_layer *l)
     hnn_tir_poly_interval(node->in[0], &lo, &hi);
     node->u.poly.source = l->op;
     node->u.poly.cheb = hnn_approx_from_power(b->arena, coeffs, degree, lo, hi);
+    node->u.poly.power = coeffs;
+    node->u.poly.power_degree = degree;
     return node;
 }
 

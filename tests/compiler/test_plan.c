@@ -184,6 +184,26 @@ explicit_polynomial_and_softargmax(void **state)
     planned_free(&p);
 }
 
+/* 0.25 x^2 + 0.5 x before a dense layer: the factor 0.25 moves into the
+ * dense weights and x^2 + 2 x costs one level instead of two. */
+static void
+polynomial_factor_folds_into_next_weights(void **state)
+{
+    (void)state;
+    planned p = plan_text("model fold { input x: vector(2) range [-1, 1];\n"
+                          "  layer d1 = dense(x, 2, weight [[1, 0.5], [-0.5, 1]], bias [0.1, -0.1]);\n"
+                          "  layer a1 = poly(d1, coeffs [0, 0.5, 0.25]);\n"
+                          "  layer d2 = dense(a1, 2, weight [[1, -1], [0.5, 2]], bias [0, 0.3]);\n"
+                          "  output d2;\n"
+                          "  hints { packing batch; } }\n");
+    assert_int_equal(p.plan->depth, 3); /* dense 1 + monic square 1 + dense 1 */
+    const hnn_tir_node *a1 = p.plan->tir->nodes[2];
+    assert_int_equal(a1->kind, HNN_TIR_POLY);
+    assert_true(a1->u.poly.power[2] == 1.0 && a1->u.poly.power[1] == 2.0);
+    assert_true(run_and_compare(p.plan, 64) < 1e-5);
+    planned_free(&p);
+}
+
 int
 main(void)
 {
@@ -193,6 +213,7 @@ main(void)
         cmocka_unit_test(sigmoid_approximation_runs_at_its_depth),
         cmocka_unit_test(residual_add_aligns_levels),
         cmocka_unit_test(explicit_polynomial_and_softargmax),
+        cmocka_unit_test(polynomial_factor_folds_into_next_weights),
     };
     return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 }
