@@ -119,10 +119,13 @@ hnn_hir_verify(const hnn_hir *h, const uint64_t *primes, char *why, size_t why_l
         const hnn_hir_node *b = nops >= 2 ? (n->b < i ? &h->nodes[n->b] : NULL) : NULL;
         if ((nops >= 1 && !a) || (nops >= 2 && !b))
             return fail(why, why_len, "%%%u: operand is not an earlier node", i);
-        if (n->op != HNN_HIR_RELIN && a && a->size != 2)
+        /* 3-part values (products) feed a relinearisation, or a sum of
+         * products that is itself 3-part (lazy relinearisation). */
+        bool sum = n->op == HNN_HIR_ADD || n->op == HNN_HIR_SUB;
+        if (n->op != HNN_HIR_RELIN && !sum && a && a->size != 2)
             return fail(why, why_len, "%%%u: takes a 3-part ciphertext that was not relinearised", i);
-        if (b && b->size != 2)
-            return fail(why, why_len, "%%%u: takes a 3-part ciphertext that was not relinearised", i);
+        if (sum && ((a->size == 3 || b->size == 3) != (n->size == 3)))
+            return fail(why, why_len, "%%%u: a sum's part count does not match its operands'", i);
         switch (n->op) {
         case HNN_HIR_ADD:
         case HNN_HIR_SUB:
@@ -138,7 +141,7 @@ hnn_hir_verify(const hnn_hir *h, const uint64_t *primes, char *why, size_t why_l
                 return fail(why, why_len, "%%%u: product size or scale wrong", i);
             break;
         case HNN_HIR_RELIN:
-            if (a->size != 3 || a->op != HNN_HIR_MUL_CT)
+            if (a->size != 3)
                 return fail(why, why_len, "%%%u: relinearises a 2-part ciphertext", i);
             break;
         case HNN_HIR_RESCALE:

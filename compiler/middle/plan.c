@@ -156,6 +156,7 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn
     plan->hir = packing == HNN_HIR_PACK_VECTOR ? hnn_plan_lower_vector(plan->tir, fewer_keys, arena)
                                                : hnn_plan_lower(plan->tir, packing, arena);
     uint32_t period = plan->hir->period;
+    hnn_plan_lazy_relin(&plan->hir, arena);
     plan->scale_bits = hints->set[HNN_HINT_SCALE] ? (uint32_t)lround(hints->scale_log2) : 40;
     hnn_param_request req = {
         .scale_bits = plan->scale_bits,

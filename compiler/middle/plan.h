@@ -87,6 +87,9 @@ hnn_hir *hnn_plan_lower(const hnn_tir *tir, hnn_hir_packing packing, hnn_arena *
  * model. fewer_keys (a key-memory cap): rotations composed from
  * power-of-two steps, at most log2(period) keys for the whole circuit. */
 hnn_hir *hnn_plan_lower_vector(const hnn_tir *tir, bool fewer_keys, hnn_arena *arena);
+/* Lazy relinearisation: sums of two ciphertext products relinearised once
+ * (plan_relin.c); returns the sums rewritten. */
+uint32_t hnn_plan_lazy_relin(hnn_hir **hir, hnn_arena *arena);
 /* Inserts level alignments; returns the depth (levels consumed). */
 uint32_t hnn_plan_levels(hnn_hir **hir, hnn_arena *arena);
 /* Assigns exact scales and constant encoding scales from the primes. */

@@ -23,6 +23,7 @@ copy_node(hnn_hir *dst, const hnn_hir_node *n, uint32_t a, uint32_t b)
     m->step = n->step;
     m->pt = n->pt;
     m->c = n->c;
+    m->size = n->size;
     return id;
 }
 

@@ -46,6 +46,7 @@ hnn_plan_insert_refresh(const hnn_hir *old, const bool *after, uint32_t n_tir, h
         m->step = u->step;
         m->pt = u->pt;
         m->c = u->c;
+        m->size = u->size;
         map[i] = id;
         if (boundary[i] && u->tir < n_tir && after[u->tir]) {
             uint32_t r = hnn_hir_emit(h, HNN_HIR_REFRESH, id, HNN_HIR_NONE, u->tir);

@@ -204,6 +204,27 @@ polynomial_factor_folds_into_next_weights(void **state)
     planned_free(&p);
 }
 
+/* A sum of two squares relinearises once: x1^2 + x2^2 per element. */
+static void
+sum_of_products_relinearises_once(void **state)
+{
+    (void)state;
+    planned p = plan_text("model lazy { input x: vector(2) range [-1, 1];\n"
+                          "  layer d1 = dense(x, 2, weight [[1, 0.5], [-0.5, 1]]);\n"
+                          "  layer d2 = dense(x, 2, weight [[0.3, -1], [1, 0.25]], bias [0.2, 0]);\n"
+                          "  layer s1 = square(d1);\n"
+                          "  layer s2 = square(d2);\n"
+                          "  layer r = add(s1, s2);\n"
+                          "  output r;\n"
+                          "  hints { packing batch; } }\n");
+    uint64_t counts[HNN_HIR__COUNT];
+    hnn_hir_count(p.plan->hir, counts);
+    assert_int_equal(counts[HNN_HIR_MUL_CT], 4); /* two squares of two elements */
+    assert_int_equal(counts[HNN_HIR_RELIN], 2);  /* one per sum, not one per product */
+    assert_true(run_and_compare(p.plan, 64) < 1e-5);
+    planned_free(&p);
+}
+
 int
 main(void)
 {
@@ -214,6 +235,7 @@ main(void)
         cmocka_unit_test(residual_add_aligns_levels),
         cmocka_unit_test(explicit_polynomial_and_softargmax),
         cmocka_unit_test(polynomial_factor_folds_into_next_weights),
+        cmocka_unit_test(sum_of_products_relinearises_once),
     };
     return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 }
