@@ -283,6 +283,49 @@ hnn_plan_estimate_ms(const hnn_plan *plan, uint64_t samples)
     return (double)evaluations * eval / 1e6;
 }
 
+/*
+ * `degree auto` against the whole plan: the tensor IR fits each automatic
+ * activation for the precision target on its own; when the plan's estimate
+ * still misses the target and an automatic activation dominates, its
+ * degree rises to the smallest that meets its share of the target once the
+ * error's growth to the output (the estimate's gain) is counted, and the
+ * circuit is planned again (a few rounds at most; each may deepen the chain).
+ */
+static void
+raise_auto_degrees(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, hnn_arena *arena)
+{
+    const hnn_hints *hints = &plan->model->hints;
+    if (!hints->precision_bits)
+        return;
+    double target = ldexp(1.0, -(int)hints->precision_bits);
+    char why[512];
+    for (int round = 0; round < 4 && plan->precision->max_abs_error > target; round++) {
+        const hnn_precision_result *r = plan->precision;
+        hnn_tir_node *p = (hnn_tir_node *)r->dominant_poly;
+        if (r->dominant != HNN_PRECISION_APPROX || !p || !p->u.poly.auto_degree || !(r->dominant_poly_gain > 0))
+            return;
+        double share = target - (r->max_abs_error - r->dominant_poly_error);
+        if (share <= 0)
+            return;
+        hnn_cheb fit = hnn_approx_fit_auto(arena, p->u.poly.source, share / r->dominant_poly_gain,
+                                           HNN_TIR_AUTO_MAX_DEGREE, p->u.poly.cheb.lo, p->u.poly.cheb.hi);
+        if (fit.degree <= p->u.poly.cheb.degree)
+            return;
+        hnn_plan trial = *plan;
+        hnn_cheb old = p->u.poly.cheb;
+        p->u.poly.cheb = fit;
+        hnn_tir_compute_ranges(plan->tir);
+        hnn_precision_result *est = hnn_arena_alloc(arena, sizeof *est);
+        if (!plan_circuit(&trial, packing, fewer_keys, NULL, arena, NULL, why, sizeof why) ||
+            !(trial.precision = est, hnn_precision_estimate(&trial, est))) {
+            p->u.poly.cheb = old; /* no parameter set holds the deeper plan: keep the first */
+            hnn_tir_compute_ranges(plan->tir);
+            return;
+        }
+        *plan = trial;
+    }
+}
+
 hnn_plan *
 hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *arena, hnn_diag *diag)
 {
@@ -337,6 +380,7 @@ hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *a
         hnn_diag_error(diag, model->loc, "internal error: out of memory estimating precision");
         return NULL;
     }
+    raise_auto_degrees(plan, packing, fewer_keys, arena);
     if (!(opt && opt->no_precision_check) && !hnn_precision_check(plan, plan->precision, diag))
         return NULL;
     return plan;

@@ -44,6 +44,9 @@
 #include "front/model.h"
 #include "middle/approx.h"
 
+/* The highest degree `degree auto` may choose (explicit degrees go to 255). */
+#define HNN_TIR_AUTO_MAX_DEGREE 63
+
 typedef enum hnn_tir_kind {
     HNN_TIR_INPUT,
     HNN_TIR_AFFINE,

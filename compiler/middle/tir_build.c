@@ -13,8 +13,6 @@
 #include "middle/sparse.h"
 #include "middle/tir.h"
 
-/* `degree auto` searches degrees up to this; explicit degrees go to 255. */
-#define HNN_TIR_AUTO_MAX_DEGREE 63
 /* Output precision aimed at when the model gives none, in bits. */
 #define HNN_TIR_DEFAULT_PRECISION 12
 

@@ -17,6 +17,7 @@
 #include "back/exec.h"
 #include "front/front.h"
 #include "middle/plan.h"
+#include "middle/precision.h"
 #include "middle/report.h"
 #include "plan_test.h"
 
@@ -225,6 +226,30 @@ sum_of_products_relinearises_once(void **state)
     planned_free(&p);
 }
 
+/* degree auto against the whole plan: the layer's own fit (2^-16 on its
+ * interval) misses a 14-bit output once the next layer multiplies the error by 16;
+ * the planner raises the degree until the estimate meets the target. */
+static void
+auto_degree_meets_the_output_target(void **state)
+{
+    (void)state;
+    planned p = plan_text("model autodeg { input x: vector(2) range [-1, 1];\n"
+                          "  layer d1 = dense(x, 2, weight [[4, -3], [3, 4]], bias [0, 0.5]);\n"
+                          "  layer a1 = sigmoid(d1, degree auto, interval [-8, 8]);\n"
+                          "  layer d2 = dense(a1, 1, weight [[8, -8]], bias [0.5]);\n"
+                          "  output d2;\n"
+                          "  hints { packing batch; precision 14 bits; } }\n");
+    const hnn_tir_node *a1 = NULL;
+    for (uint32_t i = 0; i < p.plan->tir->n_nodes; i++)
+        if (p.plan->tir->nodes[i]->kind == HNN_TIR_POLY)
+            a1 = p.plan->tir->nodes[i];
+    assert_non_null(a1);
+    hnn_cheb own = hnn_approx_fit_auto(p.arena, HNN_OP_SIGMOID, 0x1p-16, HNN_TIR_AUTO_MAX_DEGREE, -8, 8);
+    assert_true(a1->u.poly.cheb.degree > own.degree);
+    assert_true(p.plan->precision->precision_bits >= 14);
+    planned_free(&p);
+}
+
 int
 main(void)
 {
@@ -236,6 +261,7 @@ main(void)
         cmocka_unit_test(explicit_polynomial_and_softargmax),
         cmocka_unit_test(polynomial_factor_folds_into_next_weights),
         cmocka_unit_test(sum_of_products_relinearises_once),
+        cmocka_unit_test(auto_degree_meets_the_output_target),
     };
     return cmocka_run_group_tests_name("plan", tests, NULL, NULL);
 }
