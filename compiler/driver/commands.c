@@ -4,6 +4,7 @@
 
 extern const hnn_driver_cmd hnn_driver_cmd_check;
 extern const hnn_driver_cmd hnn_driver_cmd_report;
+extern const hnn_driver_cmd hnn_driver_cmd_compile;
 extern const hnn_driver_cmd hnn_driver_cmd_graph;
 extern const hnn_driver_cmd hnn_driver_cmd_calibrate;
 extern const hnn_driver_cmd hnn_driver_cmd_help;
@@ -12,6 +13,7 @@ extern const hnn_driver_cmd hnn_driver_cmd_help;
 const hnn_driver_cmd *const hnn_driver_commands[] = {
     &hnn_driver_cmd_check,
     &hnn_driver_cmd_report,
+    &hnn_driver_cmd_compile,
     &hnn_driver_cmd_graph,
     &hnn_driver_cmd_calibrate,
     &hnn_driver_cmd_help,
