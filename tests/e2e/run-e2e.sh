@@ -62,12 +62,14 @@ e2e() {
     fi
 }
 
+e2e identity "$DIR/models/ident.hnn" 16
 e2e lin "$DIR/models/lin.hnn" 64
 e2e sq-batch "$DIR/models/sq.hnn" 128
 e2e sq-table "$DIR/models/sq.hnn" 128 --style table
 e2e sigmoid-batch "$DIR/models/sig.hnn" 128
 e2e deep-refresh "$DIR/../cli/deep.hnn" 256
 e2e deep-refresh-table-file "$DIR/../cli/deep.hnn" 256 --style table --weights file
+e2e vector-poly "$DIR/models/scal.hnn" 2
 e2e vector-residual "$DIR/models/res.hnn" 3
 e2e vector-f16-hoisted "$DIR/models/f16.hnn" 2
 e2e vector-f16-table "$DIR/models/f16.hnn" 2 --style table
@@ -98,6 +100,16 @@ if [ -x "$out/driver" ] && [ -f "$w" ]; then
 else
     echo "no weights build" >"$TMP/log"
     fail "bad-weights"
+fi
+
+# The same model compiles to the same bytes (build systems and reviews rely on it).
+if "$HNNC" compile "$DIR/../golden/valid/iris.hnn" -o "$TMP/det1" --weights file >"$TMP/log" 2>&1 &&
+    "$HNNC" compile "$DIR/../golden/valid/iris.hnn" -o "$TMP/det2" --weights file >>"$TMP/log" 2>&1 &&
+    (for f in iris.h iris_client.c iris_server.c iris.weights; do cmp "$TMP/det1/$f" "$TMP/det2/$f" || exit 1; done) >>"$TMP/log" 2>&1
+then
+    pass "compile-deterministic"
+else
+    fail "compile-deterministic"
 fi
 
 # Usage and user errors of hnnc compile.
