@@ -13,6 +13,7 @@ extern const hnn_driver_cmd hnn_driver_cmd_encrypt;
 extern const hnn_driver_cmd hnn_driver_cmd_eval;
 extern const hnn_driver_cmd hnn_driver_cmd_decrypt;
 extern const hnn_driver_cmd hnn_driver_cmd_refresh;
+extern const hnn_driver_cmd hnn_driver_cmd_train;
 extern const hnn_driver_cmd hnn_driver_cmd_help;
 
 /* To add a command: write cmd_NAME.c defining hnn_driver_cmd_NAME, list it here. */
@@ -28,6 +29,7 @@ const hnn_driver_cmd *const hnn_driver_commands[] = {
     &hnn_driver_cmd_eval,
     &hnn_driver_cmd_decrypt,
     &hnn_driver_cmd_refresh,
+    &hnn_driver_cmd_train,
     &hnn_driver_cmd_help,
     NULL,
 };

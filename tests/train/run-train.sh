@@ -1,0 +1,56 @@
+#!/bin/sh
+# hnnc train from the command line: usage errors, training the iris data,
+# the weights read back by hnnc check, and the same seed giving the same file.
+set -u
+BUILD=${BUILD:-build}
+HNNC=$BUILD/bin/hnnc
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+ok() { passed=$((passed + 1)); }
+ko() { failed=$((failed + 1)); echo "FAIL: $1"; }
+expect() { # status, description, command...
+    want=$1; what=$2; shift 2
+    "$@" >"$tmp/out" 2>"$tmp/err"
+    got=$?
+    if [ "$got" -eq "$want" ]; then ok; else ko "$what (exit $got, expected $want)"; cat "$tmp/err"; fi
+}
+
+cat >"$tmp/m.hnn" <<'HNN'
+model m {
+  input x: vector(4) range [0, 8];
+  weights none;
+  layer h = dense(x, 6);
+  layer a = poly(h, coeffs [0, 0.5, 0.25]);
+  layer o = dense(a, 3);
+  output softargmax(o, T 1);
+  train { optimizer sgd(lr 0.01, momentum 0.9); epochs 4; batch 8; seed 3; }
+}
+HNN
+data=examples/iris/data
+
+expect 0 "--help" "$HNNC" train --help
+grep -q "usage: hnnc train" "$tmp/out" && ok || ko "--help text"
+expect 2 "no data" "$HNNC" train "$tmp/m.hnn" -o "$tmp/w.json"
+expect 2 "no output" "$HNNC" train "$tmp/m.hnn" --data "$data/iris-train.csv"
+expect 2 "bad seed" "$HNNC" train "$tmp/m.hnn" --data "$data/iris-train.csv" -o "$tmp/w.json" --seed x
+expect 1 "missing data file" "$HNNC" train "$tmp/m.hnn" --data "$tmp/none.csv" -o "$tmp/w.json"
+expect 0 "train" "$HNNC" train "$tmp/m.hnn" --data "$data/iris-train.csv" --test "$data/iris-test.csv" -o "$tmp/w.json"
+[ "$(grep -c '^epoch ' "$tmp/out")" -eq 4 ] && ok || ko "one line per epoch"
+grep -q "test accuracy" "$tmp/out" && ok || ko "test accuracy reported"
+[ ! -s "$tmp/err" ] && ok || ko "no progress bar when stderr is not a terminal"
+expect 0 "check --weights" "$HNNC" check "$tmp/m.hnn" --weights "$tmp/w.json"
+[ ! -s "$tmp/err" ] && ok || ko "weights read back without warnings"
+expect 0 "train again" "$HNNC" train "$tmp/m.hnn" --data "$data/iris-train.csv" -o "$tmp/w2.json" -q
+cmp -s "$tmp/w.json" "$tmp/w2.json" && ok || ko "same seed, same bytes"
+expect 0 "other seed" "$HNNC" train "$tmp/m.hnn" --data "$data/iris-train.csv" -o "$tmp/w3.json" -q --seed 4
+cmp -s "$tmp/w.json" "$tmp/w3.json" && ko "another seed, other weights" || ok
+# The iris example's weights come back byte for byte from its data and seed.
+expect 0 "iris from scratch" "$HNNC" train examples/iris/iris.hnn --from-scratch --data "$data/iris-train.csv" -o "$tmp/iris.json" -q
+cmp -s "$tmp/iris.json" examples/iris/iris.weights.json && ok || ko "iris weights reproduced"
+printf '1,2,3,a\n' >"$tmp/bad.csv"
+expect 1 "too few features" "$HNNC" train "$tmp/m.hnn" --data "$tmp/bad.csv" -o "$tmp/w.json"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
