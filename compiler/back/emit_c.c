@@ -723,6 +723,7 @@ write_client(sbuf *b, const emit *e)
 
     sb_printf(b, "hnnrt_status\n%s_keygen(const hnnrt_context *ctx, %s_keys *keys)\n{\n"
                  "    hnnrt_keygen *kg = NULL;\n    hnnrt_status st;\n"
+                 "    if (!keys)\n        return HNNRT_ERR_ARG;\n"
                  "    memset(keys, 0, sizeof *keys);\n"
                  "    if ((st = %s_check_context(ctx, NULL)) != HNNRT_OK || (st = hnnrt_keygen_new(ctx, &kg)) != HNNRT_OK)\n"
                  "        return st;\n"
