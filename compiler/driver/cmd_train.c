@@ -18,12 +18,15 @@ hnn_train_help(FILE *out)
           "writes a weights file that the model can name or `hnnc check --weights` read. A model\n"
           "with `weights none` starts from random weights drawn from the seed; one with weights\n"
           "starts from them. Prints the loss and accuracy after every epoch.\n\n"
-          "The data is CSV: one sample per line, the input's values then the label. Labels are\n"
-          "class indices, or names (numbered in order of first appearance), or values for a single output.\n\n"
+          "The data is CSV (one sample per line, the input's values then the label: a class\n"
+          "index, or a name, numbered in order of first appearance) or IDX images with an IDX\n"
+          "label file, as for `hnnc run`.\n\n"
           "options:\n"
           "  --data FILE     the training data (required)\n"
           "  -o FILE         where to write the weights (required)\n"
+          "  --labels FILE   the IDX label file of the training images\n"
           "  --test FILE     also report loss and accuracy on FILE after every epoch\n"
+          "  --test-labels FILE  the IDX label file of the test images\n"
           "  --seed S        the seed (0 to 2^53), instead of the train block's\n"
           "  --epochs N      the number of epochs, instead of the train block's\n"
           "  --from-scratch  ignore the model's weights file and start from random weights drawn\n"
@@ -50,7 +53,7 @@ hnn_train_parse_u64(const char *s, uint64_t max, uint64_t *out)
 }
 
 typedef struct hnn_train_cli {
-    const char *model, *data, *out, *test;
+    const char *model, *data, *out, *test, *labels, *test_labels;
     bool seed_set, epochs_set, quiet, scratch;
     uint64_t seed, epochs;
 } hnn_train_cli;
@@ -76,6 +79,14 @@ hnn_train_parse(int argc, char **argv, hnn_train_cli *c)
             if (missing || !value[0])
                 return hnn_driver_usage_error("train", "--data needs a file name");
             c->data = value;
+        } else if (hnn_driver_opt(argc, argv, &i, "--labels", &value, &missing)) {
+            if (missing || !value[0])
+                return hnn_driver_usage_error("train", "--labels needs a file name");
+            c->labels = value;
+        } else if (hnn_driver_opt(argc, argv, &i, "--test-labels", &value, &missing)) {
+            if (missing || !value[0])
+                return hnn_driver_usage_error("train", "--test-labels needs a file name");
+            c->test_labels = value;
         } else if (hnn_driver_opt(argc, argv, &i, "--test", &value, &missing)) {
             if (missing || !value[0])
                 return hnn_driver_usage_error("train", "--test needs a file name");
@@ -126,7 +137,7 @@ hnn_train_session(const hnn_train_cli *c, hnn_driver_session *ses)
     if (!g)
         return HNN_EXIT_USER;
     hnn_train_data data, test = {0};
-    if (!hnn_train_data_load(c->data, NULL, &data, ses->diag))
+    if (!hnn_train_data_load(c->data, c->labels, m, NULL, &data))
         return HNN_EXIT_USER;
     int status = HNN_EXIT_USER;
     size_t outside = 0;
@@ -134,7 +145,7 @@ hnn_train_session(const hnn_train_cli *c, hnn_driver_session *ses)
         goto done;
     hnn_train_warn_range(m, c->data, outside);
     if (c->test) {
-        if (!hnn_train_data_load(c->test, &data, &test, ses->diag) ||
+        if (!hnn_train_data_load(c->test, c->test_labels, m, &data, &test) ||
             !hnn_train_data_check(g, &test, c->test, ses->diag, &outside))
             goto done;
         hnn_train_warn_range(m, c->test, outside);

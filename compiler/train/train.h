@@ -188,11 +188,13 @@ bool hnn_train_sgd(hnn_train_graph *g, const hnn_train_data *data, const hnn_tra
 
 /* ---------------------------------------------------------------- data (train_data.c) */
 
-/* Reads a CSV data set for the model: one row per sample, the features then
- * the label. Non-numeric labels become class indices in order of first
- * appearance, or in the order of `classes` when given (the training set's, for a
- * test set). Errors go to diag; false. */
-bool hnn_train_data_load(const char *path, const hnn_train_data *classes, hnn_train_data *out, hnn_diag *diag);
+/* Reads a data set for the model through back/data.h: CSV (features, then
+ * the label) or IDX images with their label file `idx_labels` (NULL for
+ * CSV). Labels are class indices, or names numbered in order of first
+ * appearance; with `classes` (the training set, for a test set) names take
+ * its numbering. Errors are printed on stderr; false. */
+bool hnn_train_data_load(const char *path, const char *idx_labels, const hnn_model *model,
+                         const hnn_train_data *classes, hnn_train_data *out);
 void hnn_train_data_free(hnn_train_data *d);
 /* Checks a data set against the model: feature count, labels within the
  * output's classes; counts values outside the input range (returned). */

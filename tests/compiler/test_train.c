@@ -3,7 +3,7 @@
  * differences, bit-for-bit determinism for a seed, a separable problem learnt
  * to a stated accuracy with a falling loss, the weights file read back by the
  * front end and lowered by tir_build to the network that was trained, and
- * the CSV reader.
+ * data loading.
  */
 #include <math.h>
 #include <unistd.h>
@@ -402,42 +402,46 @@ weights_read_back_and_lower_to_the_trained_network(void **state)
 /* ---------------------------------------------------------------- data */
 
 static void
-csv_header_names_and_test_numbering(void **state)
+csv_names_and_test_numbering(void **state)
 {
     (void)state;
+    hnn_test_run r = hnn_test_check("model m { input x: vector(2) range [0, 10]; weights none;"
+                                    " layer o = dense(x, 2); output softargmax(o); }");
+    assert_non_null(r.model);
     char train[] = "/tmp/hnn-train-csv-XXXXXX", test[] = "/tmp/hnn-train-csv-XXXXXX";
     int fd = mkstemp(train);
     assert_true(fd >= 0);
     FILE *f = fdopen(fd, "w");
-    fputs("a,b,species\n1,2,virginica\n\n# comment\n3, 4 ,setosa\n5,6,virginica\r\n", f);
+    fputs("1,2,virginica\n3,4,setosa\n5,6,virginica\n", f);
     fclose(f);
     fd = mkstemp(test);
     assert_true(fd >= 0);
     f = fdopen(fd, "w");
-    fputs("7,8,setosa\n9,10,virginica\n", f);
+    fputs("7,8,setosa\n9,10,virginica\n", f); /* another first class: renumbered */
     fclose(f);
     hnn_train_data d, t;
-    assert_true(hnn_train_data_load(train, NULL, &d, NULL));
+    assert_true(hnn_train_data_load(train, NULL, r.model, NULL, &d));
     assert_int_equal(d.n, 3);
     assert_int_equal(d.n_features, 2);
     assert_int_equal(d.n_classes, 2);
     assert_string_equal(d.class_names[0], "virginica");
     assert_true(d.label[0] == 0 && d.label[1] == 1 && d.label[2] == 0);
     assert_true(d.x[2] == 3 && d.x[3] == 4);
-    assert_true(hnn_train_data_load(test, &d, &t, NULL));
+    assert_true(hnn_train_data_load(test, NULL, r.model, &d, &t));
     assert_true(t.label[0] == 1 && t.label[1] == 0);
     hnn_train_data_free(&t);
     f = fopen(test, "w");
     fputs("7,8,setosa\n9,10,versicolor\n", f);
     fclose(f);
-    assert_false(hnn_train_data_load(test, &d, &t, NULL));
+    assert_false(hnn_train_data_load(test, NULL, r.model, &d, &t));
     f = fopen(test, "w");
-    fputs("7,8,0\n9,x,1\n", f);
+    fputs("7,8\n9,1\n", f);
     fclose(f);
-    assert_false(hnn_train_data_load(test, NULL, &t, NULL));
+    assert_false(hnn_train_data_load(test, NULL, r.model, NULL, &t)); /* no labels */
     hnn_train_data_free(&d);
     unlink(train);
     unlink(test);
+    hnn_test_done(&r);
 }
 
 static void
@@ -470,7 +474,7 @@ main(void)
         cmocka_unit_test(training_is_deterministic),
         cmocka_unit_test(rng_is_splitmix64),
         cmocka_unit_test(weights_read_back_and_lower_to_the_trained_network),
-        cmocka_unit_test(csv_header_names_and_test_numbering),
+        cmocka_unit_test(csv_names_and_test_numbering),
         cmocka_unit_test(graph_refuses_what_training_cannot_do),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
