@@ -21,7 +21,7 @@ CFLAGS_ALL = -std=c17 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(SAN) -fopenmp -
 LDLIBS_RT  = -lsodium -lm
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps test demo bench check-sanitize check-layers check-symbols fuzz clean examples
+.PHONY: all deps test demo demo-runtime bench check-sanitize check-layers check-symbols fuzz clean examples
 all: $(BUILD)/lib/libhnnrt.a $(BUILD)/lib/libhnnrt.so $(BUILD)/bin/hnnc
 
 deps:
@@ -163,7 +163,16 @@ $(BUILD)/bin/hnnrt-demo: examples/runtime-demo/demo.c $(BUILD)/lib/libhnnrt.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Iruntime/include -o $@ $< $(BUILD)/lib/libhnnrt.a $(LDLIBS_RT)
 
-demo: all $(BUILD)/bin/hnnrt-demo
+# The iris example end to end: the plan, then the test set encrypted and in plaintext.
+demo: all
+	@echo "== hnnc report examples/iris/iris.hnn"
+	@$(BUILD)/bin/hnnc report examples/iris/iris.hnn
+	@echo
+	@echo "== hnnc run examples/iris/iris.hnn --data examples/iris/data/iris-test.csv"
+	@HNNRT_THREADS=$${HNNRT_THREADS:-1} $(BUILD)/bin/hnnc run examples/iris/iris.hnn --data examples/iris/data/iris-test.csv
+
+# The runtime alone: encrypted logistic regression written against libhnnrt.
+demo-runtime: all $(BUILD)/bin/hnnrt-demo
 	$(BUILD)/bin/hnnrt-demo
 
 clean:
