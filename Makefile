@@ -136,7 +136,7 @@ $(BUILD)/tests/compiler/%: tests/compiler/%.c $(BUILD)/lib/libhnnc.a $(BUILD)/li
 	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -o $@ $< $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a -lcmocka -ljansson $(LDLIBS_RT)
 
 test: all $(TEST_BINS) check-symbols check-layers
-	@BUILD=$(BUILD) sh tools/run-tests.sh $(TEST_BINS)
+	@BUILD=$(BUILD) SAN="$(SAN)" sh tools/run-tests.sh $(TEST_BINS)
 
 check-sanitize: | $(DEPS_STAMP)
 	$(MAKE) BUILD=build/san OPT="-O1 -g" \

@@ -5,7 +5,8 @@
 # "N passed, N failed" line, which is added in.
 set -u
 BUILD=${BUILD:-build}
-export BUILD
+SAN=${SAN:-}
+export BUILD SAN
 passed=0
 failed=0
 failed_names=""
