@@ -546,9 +546,9 @@ hnn_exec_eval(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_
 /* The client's encoding of sample block `first`: batch packing puts
  * feature k of sample s in slot s of ciphertext k; vector packing puts the
  * one sample's features in slots 0..n_inputs-1, repeated every period. */
-static size_t
-input_slots(const hnn_plan *plan, const double *x, size_t first, size_t n_samples, uint32_t k, double *buf,
-            size_t n_slots)
+size_t
+hnn_exec_input_slots(const hnn_plan *plan, const double *x, size_t first, size_t n_samples, uint32_t k, double *buf,
+                     size_t n_slots)
 {
     const hnn_hir *h = plan->hir;
     if (h->packing == HNN_HIR_PACK_BATCH) {
@@ -610,7 +610,7 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
     for (size_t pass = 0; pass < passes && st == HNNRT_OK; pass++) {
         double t0 = now_ms();
         for (uint32_t k = 0; k < n_in && st == HNNRT_OK; k++) {
-            size_t count = input_slots(plan, x, pass, per_pass, k, buf, slots);
+            size_t count = hnn_exec_input_slots(plan, x, pass, per_pass, k, buf, slots);
             if (!in[k])
                 st = hnnrt_ct_new(ctx, &in[k]);
             if (st == HNNRT_OK)

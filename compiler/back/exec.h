@@ -70,6 +70,13 @@ void hnn_exec_keys_free(hnn_exec_keys *keys);
  * outputs read from slots 0..n_outputs-1; the plaintexts are encoded once
  * for all the samples. 0, or an hnnrt_status with a message in err.
  */
+/* The slots of input ciphertext k: batch packing, feature k of samples
+ * x[0..n_samples) in slots 0..n_samples-1; vector packing, the features of
+ * sample `first` in slots 0..n_inputs-1 repeated every period over n_slots
+ * slots. Returns the slots filled in buf. */
+size_t hnn_exec_input_slots(const hnn_plan *plan, const double *x, size_t first, size_t n_samples, uint32_t k,
+                            double *buf, size_t n_slots);
+
 int hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t n_samples, double *y,
                  hnn_exec_stats *stats, char *err, size_t err_len);
 

@@ -400,24 +400,6 @@ hnn_encrypt_help(FILE *out)
           out);
 }
 
-/* The slots of input ciphertext k for the samples x[0..count): the layout
- * hnn_exec_run uses (batch: sample s in slot s of feature k's ciphertext;
- * vector: the sample's features in slots 0..n-1, repeated every period). */
-static size_t
-encrypt_slots(const hnn_hir *h, const double *x, size_t count, uint32_t k, double *buf, size_t slots)
-{
-    if (h->packing == HNN_HIR_PACK_BATCH) {
-        for (size_t s = 0; s < count; s++)
-            buf[s] = x[s * h->n_inputs + k];
-        return count;
-    }
-    for (size_t i = 0; i < slots; i++) {
-        size_t j = i % h->period;
-        buf[i] = j < h->n_inputs ? x[j] : 0.0;
-    }
-    return slots;
-}
-
 static int
 hnn_encrypt_run(int argc, char **argv)
 {
@@ -484,7 +466,7 @@ hnn_encrypt_run(int argc, char **argv)
     for (size_t g = 0; g < groups; g++) {
         size_t first = g * per, count = d.n_samples - first < per ? d.n_samples - first : per;
         for (uint32_t k = 0; k < plan->ciphertexts_in; k++) {
-            size_t n = encrypt_slots(h, d.x + first * d.n_features, count, k, buf, slots);
+            size_t n = hnn_exec_input_slots(plan, d.x + first * d.n_features, 0, count, k, buf, slots);
             st = hnnrt_encode(enc, pt, buf, n, plan->level_scale[h->top_level], h->top_level);
             if (st == HNNRT_OK)
                 st = hnnrt_encrypt(encr, ct, pt);
