@@ -81,6 +81,47 @@ hnn_hir_add_pt(hnn_hir *h, const double *values, uint32_t len)
     return h->n_pts++;
 }
 
+hnn_hir *
+hnn_hir_derive(const hnn_hir *old, hnn_arena *arena)
+{
+    hnn_hir *h = hnn_hir_new(arena, old->packing);
+    h->pts = old->pts;
+    h->n_pts = old->n_pts;
+    h->cap_pts = old->n_pts;
+    h->period = old->period;
+    return h;
+}
+
+uint32_t
+hnn_hir_copy_node(hnn_hir *h, const hnn_hir_node *n, uint32_t a, uint32_t b)
+{
+    uint32_t id = hnn_hir_emit(h, n->op, a, b, n->tir);
+    hnn_hir_node *m = hnn_hir_at(h, id);
+    m->size = n->size;
+    m->step = n->step;
+    m->pt = n->pt;
+    m->c = n->c;
+    return id;
+}
+
+static uint32_t *
+map_ids(hnn_arena *arena, const uint32_t *ids, uint32_t n, const uint32_t *map)
+{
+    uint32_t *out = hnn_arena_array(arena, n ? n : 1, sizeof *out);
+    for (uint32_t k = 0; k < n; k++)
+        out[k] = map[ids[k]];
+    return out;
+}
+
+void
+hnn_hir_map_io(hnn_hir *h, const hnn_hir *old, const uint32_t *map)
+{
+    h->inputs = map_ids(h->arena, old->inputs, old->n_inputs, map);
+    h->n_inputs = old->n_inputs;
+    h->outputs = map_ids(h->arena, old->outputs, old->n_outputs, map);
+    h->n_outputs = old->n_outputs;
+}
+
 void
 hnn_hir_count(const hnn_hir *h, uint64_t counts[HNN_HIR__COUNT])
 {

@@ -94,6 +94,14 @@ hnn_hir_at(hnn_hir *h, uint32_t id)
 }
 uint32_t hnn_hir_add_pt(hnn_hir *h, const double *values, uint32_t len);
 
+/* Rewriting passes build a new IR from an old one: _derive starts it (same
+ * packing, period and plaintexts, no nodes); _copy_node appends a copy of n
+ * with operands a and b (its size, step, plaintext and constant kept);
+ * _map_io sets the new inputs and outputs through map (old id -> new id). */
+hnn_hir *hnn_hir_derive(const hnn_hir *old, hnn_arena *arena);
+uint32_t hnn_hir_copy_node(hnn_hir *h, const hnn_hir_node *n, uint32_t a, uint32_t b);
+void hnn_hir_map_io(hnn_hir *h, const hnn_hir *old, const uint32_t *map);
+
 /* Counts of each op, and of each op per level (counts[op * (levels + 1) + level]). */
 void hnn_hir_count(const hnn_hir *h, uint64_t counts[HNN_HIR__COUNT]);
 

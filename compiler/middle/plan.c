@@ -108,7 +108,6 @@ place_refreshes(hnn_plan *plan, hnn_hir_packing packing, const hnn_param_request
 {
     const hnn_tir *tir = plan->tir;
     hnn_hir *probe = plan->hir;
-    uint32_t period = probe->period;
     hnn_plan_levels(&probe, arena);
     hnn_refresh_node *nodes = hnn_refresh_nodes_from_tir(tir, packing, arena);
     hnn_refresh_ops *ops = hnn_arena_array(arena, tir->n_nodes, sizeof *ops);
@@ -136,10 +135,8 @@ place_refreshes(hnn_plan *plan, hnn_hir_packing packing, const hnn_param_request
     plan->refresh_points = choice.placement.points;
     plan->n_refresh_points = choice.placement.n_points;
     plan->refresh_ciphertexts = choice.placement.ciphertexts;
-    if (choice.placement.n_points) {
+    if (choice.placement.n_points)
         plan->hir = hnn_plan_insert_refresh(plan->hir, choice.placement.after, tir->n_nodes, arena);
-        plan->hir->period = period;
-    }
     return true;
 }
 
@@ -185,7 +182,6 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn
     if (dump_here(opt, "lower"))
         hnn_hir_print(dump_file(opt), plan->hir);
     plan->depth = hnn_plan_levels(&plan->hir, arena);
-    plan->hir->period = period;
     if (dump_here(opt, "levels"))
         hnn_hir_print(dump_file(opt), plan->hir);
     collect_rotations(plan, arena);

@@ -15,18 +15,6 @@ typedef struct aligned {
     uint32_t id;
 } aligned;
 
-static uint32_t
-copy_node(hnn_hir *dst, const hnn_hir_node *n, uint32_t a, uint32_t b)
-{
-    uint32_t id = hnn_hir_emit(dst, n->op, a, b, n->tir);
-    hnn_hir_node *m = hnn_hir_at(dst, id);
-    m->step = n->step;
-    m->pt = n->pt;
-    m->c = n->c;
-    m->size = n->size;
-    return id;
-}
-
 /* During this pass hnn_hir_node.level holds the depth. */
 /* The aligned copy is charged to the consuming layer `tir` in reports. */
 static uint32_t
@@ -56,16 +44,13 @@ uint32_t
 hnn_plan_levels(hnn_hir **hir, hnn_arena *arena)
 {
     const hnn_hir *old = *hir;
-    hnn_hir *h = hnn_hir_new(arena, old->packing);
+    hnn_hir *h = hnn_hir_derive(old, arena);
     uint32_t *map = hnn_arena_array(arena, old->n_nodes ? old->n_nodes : 1, sizeof *map);
     /* Alignments add at most two nodes per operand: size the cache for that. */
     size_t cache_len = (size_t)old->n_nodes * 7 + 16;
     aligned *cache = hnn_arena_array(arena, cache_len, sizeof *cache);
     for (size_t i = 0; i < cache_len; i++)
         cache[i].depth = UINT32_MAX;
-    h->pts = old->pts;
-    h->n_pts = old->n_pts;
-    h->cap_pts = old->n_pts;
 
     uint32_t max_depth = 0;
     for (uint32_t i = 0; i < old->n_nodes; i++) {
@@ -81,25 +66,17 @@ hnn_plan_levels(hnn_hir **hir, hnn_arena *arena)
         } else if (nops == 1 && n->op != HNN_HIR_REFRESH) {
             depth = hnn_hir_at(h, a)->level + (n->op == HNN_HIR_RESCALE);
         } /* a REFRESH comes back at the top: depth 0 */
-        uint32_t id = copy_node(h, n, a, b);
+        uint32_t id = hnn_hir_copy_node(h, n, a, b);
         hnn_hir_at(h, id)->level = depth;
         map[i] = id;
         if (depth > max_depth)
             max_depth = depth;
     }
-    h->inputs = hnn_arena_array(arena, old->n_inputs ? old->n_inputs : 1, sizeof *h->inputs);
-    h->n_inputs = old->n_inputs;
-    for (uint32_t k = 0; k < old->n_inputs; k++)
-        h->inputs[k] = map[old->inputs[k]];
-    h->outputs = hnn_arena_array(arena, old->n_outputs ? old->n_outputs : 1, sizeof *h->outputs);
-    h->n_outputs = old->n_outputs;
-    for (uint32_t k = 0; k < old->n_outputs; k++)
-        h->outputs[k] = map[old->outputs[k]];
+    hnn_hir_map_io(h, old, map);
     /* Depth -> level. */
     for (uint32_t i = 0; i < h->n_nodes; i++)
         h->nodes[i].level = max_depth - h->nodes[i].level;
     h->top_level = max_depth;
-    h->period = old->period;
     *hir = h;
     return max_depth;
 }

@@ -25,11 +25,7 @@ hnn_plan_insert_refresh(const hnn_hir *old, const bool *after, uint32_t n_tir, h
                 boundary[x] = true;
         }
     }
-    hnn_hir *h = hnn_hir_new(arena, old->packing);
-    h->pts = old->pts;
-    h->n_pts = old->n_pts;
-    h->cap_pts = old->n_pts;
-    h->period = old->period;
+    hnn_hir *h = hnn_hir_derive(old, arena);
     uint32_t *map = hnn_arena_array(arena, n ? n : 1, sizeof *map);
     uint32_t *refreshed = hnn_arena_array(arena, n ? n : 1, sizeof *refreshed);
     for (uint32_t i = 0; i < n; i++) {
@@ -41,26 +37,14 @@ hnn_plan_insert_refresh(const hnn_hir *old, const bool *after, uint32_t n_tir, h
             a = old->nodes[u->a].tir != u->tir && refreshed[u->a] ? refreshed[u->a] - 1 : map[u->a];
         if (nops >= 2)
             b = old->nodes[u->b].tir != u->tir && refreshed[u->b] ? refreshed[u->b] - 1 : map[u->b];
-        uint32_t id = hnn_hir_emit(h, u->op, a, b, u->tir);
-        hnn_hir_node *m = hnn_hir_at(h, id);
-        m->step = u->step;
-        m->pt = u->pt;
-        m->c = u->c;
-        m->size = u->size;
+        uint32_t id = hnn_hir_copy_node(h, u, a, b);
         map[i] = id;
         if (boundary[i] && u->tir < n_tir && after[u->tir]) {
             uint32_t r = hnn_hir_emit(h, HNN_HIR_REFRESH, id, HNN_HIR_NONE, u->tir);
             refreshed[i] = r + 1; /* 0 means none */
         }
     }
-    h->inputs = hnn_arena_array(arena, old->n_inputs ? old->n_inputs : 1, sizeof *h->inputs);
-    h->n_inputs = old->n_inputs;
-    for (uint32_t k = 0; k < old->n_inputs; k++)
-        h->inputs[k] = map[old->inputs[k]];
-    h->outputs = hnn_arena_array(arena, old->n_outputs ? old->n_outputs : 1, sizeof *h->outputs);
-    h->n_outputs = old->n_outputs;
-    for (uint32_t k = 0; k < old->n_outputs; k++)
-        h->outputs[k] = map[old->outputs[k]];
+    hnn_hir_map_io(h, old, map);
     return h;
 }
 

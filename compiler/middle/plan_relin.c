@@ -72,11 +72,7 @@ hnn_plan_lazy_relin(hnn_hir **hir, hnn_arena *arena)
     if (!matches)
         return 0;
 
-    hnn_hir *h = hnn_hir_new(arena, old->packing);
-    h->pts = old->pts;
-    h->n_pts = old->n_pts;
-    h->cap_pts = old->n_pts;
-    h->period = old->period;
+    hnn_hir *h = hnn_hir_derive(old, arena);
     uint32_t *map = hnn_arena_array(arena, n ? n : 1, sizeof *map);
     for (uint32_t i = 0; i < n; i++) {
         const hnn_hir_node *u = &old->nodes[i];
@@ -90,22 +86,9 @@ hnn_plan_lazy_relin(hnn_hir **hir, hnn_arena *arena)
             continue;
         }
         unsigned nops = hnn_hir_op_operands(u->op);
-        uint32_t id = hnn_hir_emit(h, u->op, nops >= 1 ? map[u->a] : HNN_HIR_NONE,
-                                   nops >= 2 ? map[u->b] : HNN_HIR_NONE, u->tir);
-        hnn_hir_node *m = hnn_hir_at(h, id);
-        m->step = u->step;
-        m->pt = u->pt;
-        m->c = u->c;
-        map[i] = id;
+        map[i] = hnn_hir_copy_node(h, u, nops >= 1 ? map[u->a] : HNN_HIR_NONE, nops >= 2 ? map[u->b] : HNN_HIR_NONE);
     }
-    h->inputs = hnn_arena_array(arena, old->n_inputs ? old->n_inputs : 1, sizeof *h->inputs);
-    h->n_inputs = old->n_inputs;
-    for (uint32_t k = 0; k < old->n_inputs; k++)
-        h->inputs[k] = map[old->inputs[k]];
-    h->outputs = hnn_arena_array(arena, old->n_outputs ? old->n_outputs : 1, sizeof *h->outputs);
-    h->n_outputs = old->n_outputs;
-    for (uint32_t k = 0; k < old->n_outputs; k++)
-        h->outputs[k] = map[old->outputs[k]];
+    hnn_hir_map_io(h, old, map);
     *hir = h;
     return matches;
 }
