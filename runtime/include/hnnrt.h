@@ -382,6 +382,11 @@ HNNRT_API HNNRT_MUST_CHECK hnnrt_status hnnrt_galois_keys_deserialize(const hnnr
                                                                     hnnrt_galois_keys **out, const uint8_t *buf,
                                                                     size_t len, hnnrt_error *err);
 
+/* Any of the above by kind: obj is the object hnnrt_X_serialize takes for
+ * that kind. ARG for an unknown kind. */
+HNNRT_API HNNRT_MUST_CHECK hnnrt_status hnnrt_serialize(hnnrt_object_kind kind, const void *obj, uint8_t *buf,
+                                                      size_t cap, size_t *len);
+
 /* Files: the whole object in one file, written atomically (temporary + rename).
  * kind says which object obj is; reading checks the kind in the file. */
 HNNRT_API HNNRT_MUST_CHECK hnnrt_status hnnrt_file_write(const char *path, hnnrt_object_kind kind, const void *obj,

@@ -45,38 +45,16 @@ typedef struct fixture {
 
 /* ------------------------------------------------------------------ helpers */
 
-static hnnrt_status
-ser_call(hnnrt_object_kind kind, const void *obj, uint8_t *buf, size_t cap, size_t *len)
-{
-    switch (kind) {
-    case HNNRT_KIND_PARAMS:
-        return hnnrt_params_serialize(obj, buf, cap, len);
-    case HNNRT_KIND_SECRET_KEY:
-        return hnnrt_secret_key_serialize(obj, buf, cap, len);
-    case HNNRT_KIND_PUBLIC_KEY:
-        return hnnrt_public_key_serialize(obj, buf, cap, len);
-    case HNNRT_KIND_RELIN_KEY:
-        return hnnrt_relin_key_serialize(obj, buf, cap, len);
-    case HNNRT_KIND_GALOIS_KEYS:
-        return hnnrt_galois_keys_serialize(obj, buf, cap, len);
-    case HNNRT_KIND_PLAINTEXT:
-        return hnnrt_pt_serialize(obj, buf, cap, len);
-    case HNNRT_KIND_CIPHERTEXT:
-        return hnnrt_ct_serialize(obj, buf, cap, len);
-    }
-    return HNNRT_ERR_ARG;
-}
-
 /* The serialised bytes of obj, malloc'd. */
 static uint8_t *
 ser(hnnrt_object_kind kind, const void *obj, size_t *len)
 {
     size_t need = 0, got = 0;
-    RT_OK(ser_call(kind, obj, NULL, 0, &need));
+    RT_OK(hnnrt_serialize(kind, obj, NULL, 0, &need));
     assert_true(need >= HNNRT_SER_HEADER_BYTES);
     uint8_t *b = malloc(need);
     assert_non_null(b);
-    RT_OK(ser_call(kind, obj, b, need, &got));
+    RT_OK(hnnrt_serialize(kind, obj, b, need, &got));
     assert_int_equal(got, need);
     *len = need;
     return b;
@@ -742,26 +720,26 @@ api_size_query_and_small_buffers(void **state)
     for (hnnrt_object_kind k = 1; k <= N_KINDS; k++) {
         const void *obj = fixture_obj(f, k);
         size_t need = 0, len = 0;
-        RT_OK(ser_call(k, obj, NULL, 0, &need));
-        RT_OK(ser_call(k, obj, NULL, 12345, &len));
+        RT_OK(hnnrt_serialize(k, obj, NULL, 0, &need));
+        RT_OK(hnnrt_serialize(k, obj, NULL, 12345, &len));
         assert_int_equal(len, need);
         /* One byte short: ARG, the need reported, the buffer untouched. */
         uint8_t *buf = malloc(need + 16);
         memset(buf, 0xa5, need + 16);
         len = 0;
-        assert_int_equal(ser_call(k, obj, buf, need - 1, &len), HNNRT_ERR_ARG);
+        assert_int_equal(hnnrt_serialize(k, obj, buf, need - 1, &len), HNNRT_ERR_ARG);
         assert_int_equal(len, need);
         for (size_t i = 0; i < need + 16; i++)
             assert_int_equal(buf[i], 0xa5);
         /* Room to spare: exactly need bytes written. */
-        RT_OK(ser_call(k, obj, buf, need + 16, &len));
+        RT_OK(hnnrt_serialize(k, obj, buf, need + 16, &len));
         assert_int_equal(len, need);
         for (size_t i = need; i < need + 16; i++)
             assert_int_equal(buf[i], 0xa5);
         assert_memory_equal(buf, "HNRT", 4);
         assert_int_equal(buf[6], k);
-        assert_int_equal(ser_call(k, NULL, buf, need, &len), HNNRT_ERR_ARG);
-        assert_int_equal(ser_call(k, obj, buf, need, NULL), HNNRT_ERR_ARG);
+        assert_int_equal(hnnrt_serialize(k, NULL, buf, need, &len), HNNRT_ERR_ARG);
+        assert_int_equal(hnnrt_serialize(k, obj, buf, need, NULL), HNNRT_ERR_ARG);
         free(buf);
     }
 }

@@ -26,8 +26,8 @@ io_fail(hnnrt_error *err, int errnum, const char *what, const char *path)
     return hnnrt_err_set(err, HNNRT_ERR_IO, "%s '%s': %s", what, path, reason);
 }
 
-static hnnrt_status
-serialize_kind(hnnrt_object_kind kind, const void *obj, uint8_t *buf, size_t cap, size_t *len)
+hnnrt_status
+hnnrt_serialize(hnnrt_object_kind kind, const void *obj, uint8_t *buf, size_t cap, size_t *len)
 {
     switch (kind) {
     case HNNRT_KIND_PARAMS:
@@ -138,14 +138,14 @@ hnnrt_file_write(const char *path, hnnrt_object_kind kind, const void *obj, hnnr
     if (!path || !*path || !obj)
         return hnnrt_err_set(err, HNNRT_ERR_ARG, "file_write: NULL or empty argument");
     size_t len = 0;
-    hnnrt_status st = serialize_kind(kind, obj, NULL, 0, &len);
+    hnnrt_status st = hnnrt_serialize(kind, obj, NULL, 0, &len);
     if (st != HNNRT_OK)
         return hnnrt_err_set(err, st, "file_write: cannot serialise the %s (kind %u)", hnnrt_ser_kind_name(kind),
                              (unsigned)kind);
     uint8_t *buf = hnnrt_mem_alloc(NULL, len);
     if (!buf)
         return hnnrt_err_set(err, HNNRT_ERR_ALLOC, "file_write: out of memory for %zu bytes", len);
-    st = serialize_kind(kind, obj, buf, len, &len);
+    st = hnnrt_serialize(kind, obj, buf, len, &len);
     if (st != HNNRT_OK)
         hnnrt_err_set(err, st, "file_write: cannot serialise the %s", hnnrt_ser_kind_name(kind));
     else
