@@ -46,33 +46,14 @@ add_const(lower_state *s, uint32_t a, double c, uint32_t tir)
     return id;
 }
 
-/* The single consumer of node n, or NULL. */
-static const hnn_tir_node *
-sole_consumer(const hnn_tir *tir, const hnn_tir_node *n)
-{
-    if (n->uses != 1 || n == tir->output)
-        return NULL;
-    for (uint32_t i = n->id + 1; i < tir->n_nodes; i++)
-        for (uint32_t k = 0; k < tir->nodes[i]->n_in; k++)
-            if (tir->nodes[i]->in[k] == n)
-                return tir->nodes[i];
-    return NULL;
-}
-
-static bool
-is_exact_poly(const hnn_tir_node *p)
-{
-    return p->u.poly.source == HNN_OP_SQUARE || p->u.poly.source == HNN_OP_POLY;
-}
-
 static void
 lower_affine(lower_state *s, const hnn_tir_node *n)
 {
     const hnn_sparse *w = &n->u.affine.w;
     const uint32_t *x = s->val[n->in[0]->id];
     double alpha = 1, beta = 0;
-    const hnn_tir_node *next = sole_consumer(s->tir, n);
-    if (next && next->kind == HNN_TIR_POLY && !is_exact_poly(next)) {
+    const hnn_tir_node *next = hnn_tir_sole_reader(s->tir, n);
+    if (next && next->kind == HNN_TIR_POLY && !next->u.poly.power) {
         /* Fold the POLY's change of variable t = alpha y + beta into this map. */
         hnn_cheb_affine(&next->u.poly.cheb, &alpha, &beta);
         s->folded[n->id] = true;
@@ -101,7 +82,7 @@ lower_poly(lower_state *s, const hnn_tir_node *n)
     const uint32_t *x = s->val[n->in[0]->id];
     hnn_approx_program prog;
     bool mapped = false;
-    if (is_exact_poly(n)) {
+    if (n->u.poly.power) { /* exact: square, poly */
         /* Exact polynomials run on x itself, in the power basis. */
         const double *coeffs = n->u.poly.power;
         uint32_t degree = n->u.poly.power_degree;

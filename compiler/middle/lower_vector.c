@@ -81,24 +81,6 @@ rotate(vec_state *s, uint32_t a, uint32_t step, uint32_t tir)
     return id;
 }
 
-static const hnn_tir_node *
-sole_consumer(const hnn_tir *tir, const hnn_tir_node *n)
-{
-    if (n->uses != 1 || n == tir->output)
-        return NULL;
-    for (uint32_t i = n->id + 1; i < tir->n_nodes; i++)
-        for (uint32_t k = 0; k < tir->nodes[i]->n_in; k++)
-            if (tir->nodes[i]->in[k] == n)
-                return tir->nodes[i];
-    return NULL;
-}
-
-static bool
-is_exact_poly(const hnn_tir_node *p)
-{
-    return p->u.poly.source == HNN_OP_SQUARE || p->u.poly.source == HNN_OP_POLY;
-}
-
 /* Moves the padding of value v (of `size` values, padding `pad`) to `want`. */
 static uint32_t
 set_padding(vec_state *s, uint32_t v, uint32_t size, double pad, double want, uint32_t tir)
@@ -226,8 +208,8 @@ lower_affine(vec_state *s, const hnn_tir_node *n)
     const uint32_t size = s->n;
     uint32_t x = s->val[n->in[0]->id];
     double alpha = 1, beta = 0;
-    const hnn_tir_node *next = sole_consumer(s->tir, n);
-    if (next && next->kind == HNN_TIR_POLY && !is_exact_poly(next)) {
+    const hnn_tir_node *next = hnn_tir_sole_reader(s->tir, n);
+    if (next && next->kind == HNN_TIR_POLY && !next->u.poly.power) {
         hnn_cheb_affine(&next->u.poly.cheb, &alpha, &beta);
         s->folded[n->id] = true;
     }
@@ -346,7 +328,7 @@ lower_poly(vec_state *s, const hnn_tir_node *n)
     double pad = s->pad[in->id];
     bool padded = n->size < s->n;
     hnn_approx_program prog;
-    if (is_exact_poly(n)) {
+    if (n->u.poly.power) { /* exact: square, poly */
         const double *coeffs = n->u.poly.power;
         uint32_t degree = n->u.poly.power_degree;
         prog = hnn_approx_program_power(s->arena, coeffs, degree);

@@ -123,6 +123,13 @@ hnn_tir *hnn_tir_build(const hnn_model *model, hnn_arena *arena, hnn_diag *diag)
  * nodes removed. */
 uint32_t hnn_tir_simplify(hnn_tir *tir, hnn_arena *arena);
 
+/* The node that alone reads n (n used once, and not the output), or NULL. */
+hnn_tir_node *hnn_tir_sole_reader(const hnn_tir *tir, const hnn_tir_node *n);
+
+/* softmax(x / T) into y (n values), the largest logit subtracted first so
+ * that no exponential overflows. y MAY alias x. */
+void hnn_tir_softargmax(const double *x, uint32_t n, double temperature, double *y);
+
 /* Folds the leading coefficient of an exact polynomial into the linear map
  * that alone reads it when the monic polynomial evaluates at a lower depth
  * (0.25 x^2 + 0.5 x: depth 2; x^2 + 2 x with the factor 0.25 in the next

@@ -21,8 +21,7 @@ hnn_tir_eval_scratch(const hnn_tir *tir)
     return total;
 }
 
-/* softmax(x / T) with the largest logit subtracted first, so no exp overflows. */
-static void
+void
 hnn_tir_softargmax(const double *x, uint32_t n, double temperature, double *y)
 {
     double top = -INFINITY, sum = 0;

@@ -10,21 +10,6 @@
 
 #include "middle/tir.h"
 
-/* The AFFINE that alone reads n, or NULL. */
-static hnn_tir_node *
-sole_affine_reader(hnn_tir *tir, const hnn_tir_node *n)
-{
-    if (n->uses != 1 || n == tir->output)
-        return NULL;
-    for (uint32_t i = n->id + 1; i < tir->n_nodes; i++) {
-        hnn_tir_node *u = tir->nodes[i];
-        for (uint32_t k = 0; k < u->n_in; k++)
-            if (u->in[k] == n)
-                return u->kind == HNN_TIR_AFFINE ? u : NULL;
-    }
-    return NULL;
-}
-
 uint32_t
 hnn_tir_fold_poly_factors(hnn_tir *tir, hnn_arena *arena)
 {
@@ -35,8 +20,8 @@ hnn_tir_fold_poly_factors(hnn_tir *tir, hnn_arena *arena)
             continue;
         uint32_t d = p->u.poly.power_degree;
         double lead = p->u.poly.power[d];
-        hnn_tir_node *next = sole_affine_reader(tir, p);
-        if (!next || lead == 0 || lead == 1 || !isfinite(1 / lead))
+        hnn_tir_node *next = hnn_tir_sole_reader(tir, p);
+        if (!next || next->kind != HNN_TIR_AFFINE || lead == 0 || lead == 1 || !isfinite(1 / lead))
             continue;
         double *monic = hnn_arena_array(arena, d + 1, sizeof *monic);
         for (uint32_t k = 0; k <= d; k++)

@@ -33,20 +33,6 @@ hnn_train_power_eval(const double *c, uint32_t degree, double x)
     return v;
 }
 
-static void
-hnn_train_softmax(const double *z, uint32_t n, double temperature, double *p)
-{
-    double top = -INFINITY, sum = 0;
-    for (uint32_t i = 0; i < n; i++)
-        top = fmax(top, z[i]);
-    for (uint32_t i = 0; i < n; i++) {
-        p[i] = exp((z[i] - top) / temperature);
-        sum += p[i];
-    }
-    for (uint32_t i = 0; i < n; i++)
-        p[i] /= sum;
-}
-
 void
 hnn_train_forward(const hnn_train_graph *g, const double *x, double *values)
 {
@@ -76,7 +62,7 @@ hnn_train_forward(const hnn_train_graph *g, const double *x, double *values)
                 v[e] = a[e] + b[e];
             break;
         case HNN_TIR_SOFTARGMAX:
-            hnn_train_softmax(a, n->size, n->u.softargmax.temperature, v);
+            hnn_tir_softargmax(a, n->size, n->u.softargmax.temperature, v);
             break;
         }
     }
