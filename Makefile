@@ -19,6 +19,7 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototyp
 Q       := $(if $(V),,@)
 CFLAGS_ALL = -std=c17 -D_POSIX_C_SOURCE=200809L $(WARN) $(OPT) $(SAN) -fopenmp -MMD -MP $(CFLAGS)
 LDLIBS_RT  = -lsodium -lm
+LDLIBS_HNNC = -ljansson -lz
 DEPS_STAMP := $(BUILD)/.deps-ok
 
 .PHONY: all deps test demo demo-runtime bench check-sanitize check-layers check-symbols fuzz clean examples
@@ -95,7 +96,7 @@ $(BUILD)/lib/libhnnc.a: $(HNN_OBJ)
 $(BUILD)/bin/hnnc: $(DRV_OBJ) $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a
 	@mkdir -p $(@D)
 	@echo "  LD      $@"
-	$(Q)$(CC) -fopenmp $(SAN) -o $@ $^ -ljansson $(LDLIBS_RT)
+	$(Q)$(CC) -fopenmp $(SAN) -o $@ $^ $(LDLIBS_HNNC) $(LDLIBS_RT)
 
 # libFuzzer harness for the front end (clang; not part of `make test`). The
 # library is rebuilt instrumented in $(BUILD)/fuzz; the corpus starts from the
@@ -110,7 +111,7 @@ fuzz-parser: | $(DEPS_STAMP)
 	  $(BUILD)/fuzz/lib/libhnnc.a
 	@mkdir -p $(BUILD)/fuzz/bin
 	clang -std=c17 -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer $(HNN_CFLAGS:$(GEN)=$(BUILD)/fuzz/gen) \
-	  -o $(BUILD)/fuzz/bin/fuzz_parser tests/fuzz/fuzz_parser.c $(BUILD)/fuzz/lib/libhnnc.a -ljansson -lm
+	  -o $(BUILD)/fuzz/bin/fuzz_parser tests/fuzz/fuzz_parser.c $(BUILD)/fuzz/lib/libhnnc.a $(LDLIBS_HNNC) -lm
 	@mkdir -p $(BUILD)/fuzz/corpus
 	cp tests/golden/valid/*.hnn tests/golden/invalid/*.hnn tests/golden/robust/*.hnn $(BUILD)/fuzz/corpus/
 	$(BUILD)/fuzz/bin/fuzz_parser -max_total_time=$(FUZZ_TIME) -max_len=65536 \
@@ -133,7 +134,7 @@ $(BUILD)/tests/runtime/%: tests/runtime/%.c $(BUILD)/lib/libhnnrt.a
 $(BUILD)/tests/compiler/%: tests/compiler/%.c $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a $(LANG_GEN)
 	@mkdir -p $(@D)
 	@echo "  TEST    $<"
-	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -o $@ $< $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a -lcmocka -ljansson $(LDLIBS_RT)
+	$(Q)$(CC) $(CFLAGS_ALL) $(TEST_CFLAGS) -o $@ $< $(BUILD)/lib/libhnnc.a $(BUILD)/lib/libhnnrt.a -lcmocka $(LDLIBS_HNNC) $(LDLIBS_RT)
 
 test: all $(TEST_BINS) check-symbols check-layers
 	@BUILD=$(BUILD) SAN="$(SAN)" sh tools/run-tests.sh $(TEST_BINS)

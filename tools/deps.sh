@@ -3,7 +3,7 @@
 # Used by `make` targets so that a fresh Debian machine needs no other set-up step.
 set -eu
 
-packages="make gcc flex bison libjansson-dev libcmocka-dev libsodium-dev"
+packages="make gcc flex bison libjansson-dev libcmocka-dev libsodium-dev zlib1g-dev"
 [ "${1:-}" = "--with-clang" ] && packages="$packages clang libclang-rt-14-dev"
 
 missing=""

@@ -1,9 +1,12 @@
 #include <errno.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include <zlib.h>
 
 #include "back/data.h"
 
@@ -24,20 +27,24 @@ data_fail(char *err, size_t len, const char *fmt, ...)
     return -1;
 }
 
-/* The whole file, NUL-terminated (CSV lines are parsed in place). */
+/* The whole file, NUL-terminated (CSV lines are parsed in place). gzip
+ * files are inflated on the way (zlib reads plain files unchanged), and the
+ * size limit applies to the inflated bytes, so a small hostile archive
+ * cannot expand without bound. */
 static int
 read_all(const char *path, char **buf, size_t *len, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
+    gzFile f = gzopen(path, "rb");
     if (!f)
-        return data_fail(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        return data_fail(err, err_len, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     size_t cap = 1 << 16, n = 0;
     char *b = malloc(cap);
+    int got = 0;
     while (b) {
         if (n + 1 >= cap) {
             if (cap > DATA_MAX_BYTES) {
                 free(b);
-                fclose(f);
+                gzclose(f);
                 return data_fail(err, err_len, "%s: larger than %zu MiB", path, DATA_MAX_BYTES >> 20);
             }
             char *g = realloc(b, 2 * cap);
@@ -49,18 +56,24 @@ read_all(const char *path, char **buf, size_t *len, char *err, size_t err_len)
             b = g;
             cap *= 2;
         }
-        size_t got = fread(b + n, 1, cap - 1 - n, f);
-        n += got;
-        if (got == 0)
+        size_t want = cap - 1 - n;
+        got = gzread(f, b + n, want > INT_MAX ? INT_MAX : (unsigned)want);
+        if (got <= 0)
             break;
+        n += (size_t)got;
     }
-    bool bad = b && ferror(f);
-    fclose(f);
+    /* A stream cut short ends like a file, with Z_BUF_ERROR left behind. */
+    char why[128] = "";
+    int code = Z_OK;
+    const char *msg = gzerror(f, &code);
+    if (code != Z_OK)
+        snprintf(why, sizeof why, "%s", code == Z_ERRNO ? strerror(errno) : msg);
+    gzclose(f);
     if (!b)
         return data_fail(err, err_len, "%s: out of memory", path);
-    if (bad) {
+    if (got < 0 || code != Z_OK) {
         free(b);
-        return data_fail(err, err_len, "%s: read error", path);
+        return data_fail(err, err_len, "%s: read error: %s", path, why);
     }
     b[n] = '\0';
     *buf = b;
@@ -276,22 +289,12 @@ be32(const uint8_t *p)
     return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
 }
 
-static bool
-is_gzip(const uint8_t *b, size_t len)
-{
-    return len >= 2 && b[0] == 0x1f && b[1] == 0x8b;
-}
-
 /* The header of an IDX file of unsigned bytes: count and the values per
  * item (the product of the other dimensions), checked against the size. */
 static int
 idx_header(const char *path, const uint8_t *b, size_t len, unsigned want_dims, size_t *count, size_t *per_item,
            char *dims_text, size_t dims_len, char *err, size_t err_len)
 {
-    if (is_gzip(b, len))
-        return data_fail(err, err_len,
-                         "%s: gzip-compressed; decompress it first (gunzip -k %s): hnnc reads uncompressed IDX files",
-                         path, path);
     if (len < 4 || b[0] != 0 || b[1] != 0)
         return data_fail(err, err_len, "%s: not an IDX file (bad magic)", path);
     if (b[2] != 0x08)
@@ -374,16 +377,12 @@ int
 hnn_data_load(const char *path, const hnn_data_options *opt, hnn_data *out, char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
-    FILE *f = fopen(path, "rb");
+    gzFile f = gzopen(path, "rb");
     if (!f)
-        return data_fail(err, err_len, "%s: cannot open: %s", path, strerror(errno));
+        return data_fail(err, err_len, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
     uint8_t head[2] = {0xff, 0xff};
-    size_t got = fread(head, 1, 2, f);
-    fclose(f);
-    if (got == 2 && is_gzip(head, 2))
-        return data_fail(err, err_len,
-                         "%s: gzip-compressed; decompress it first (gunzip -k %s): hnnc reads uncompressed files",
-                         path, path);
+    int got = gzread(f, head, 2);
+    gzclose(f);
     if (got == 2 && head[0] == 0 && head[1] == 0)
         return hnn_data_load_idx(path, opt, out, err, err_len);
     return hnn_data_load_csv(path, opt, out, err, err_len);

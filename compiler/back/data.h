@@ -14,9 +14,9 @@
  *         count x rows x cols, big-endian sizes) and, optionally, a label
  *         file (0x00000801, count bytes). Pixels p in 0..255 are scaled
  *         into the model's input range [lo, hi]: lo + (hi - lo) p / 255,
- *         so a model declaring range [0, 1] sees p / 255. gzip-compressed
- *         files are recognised and refused with a message to decompress
- *         them first (the build has no zlib).
+ *         so a model declaring range [0, 1] sees p / 255.
+ * Either format may be gzip-compressed (MNIST ships as .gz): it is
+ * inflated while read, within the same size limit.
  *
  * Errors name the file and, for CSV, the line: "d.csv:7: 5 fields, the
  * model's input takes 4 (and an optional label)".

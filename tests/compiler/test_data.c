@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zlib.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -212,14 +213,66 @@ idx_images_labels_and_scaling(void **state)
     assert_int_equal(hnn_data_load(flt, &o, &d, err, sizeof err), -1);
     assert_non_null(strstr(err, "element type 0x0d"));
     uint8_t gz[4] = {0x1f, 0x8b, 8, 0};
-    const char *gzp = write_bytes("train-images.gz", gz, 4);
+    const char *gzp = write_bytes("cut-images.gz", gz, 4);
     assert_int_equal(hnn_data_load(gzp, &o, &d, err, sizeof err), -1);
-    assert_non_null(strstr(err, "gzip-compressed; decompress it first"));
+    assert_non_null(strstr(err, "cut-images.gz: "));
     uint32_t huge[3] = {0xffffffffu, 0xffffu, 0xffffu};
     const char *big = write_bytes("big.idx", buf, idx_bytes(buf, 8, 3, huge, px, 12));
     o.width = 0xffffu * 0xffffu;
     assert_int_equal(hnn_data_load(big, &o, &d, err, sizeof err), -1);
     assert_non_null(strstr(err, "announces"));
+}
+
+static const char *
+write_gzip(const char *name, const void *bytes, size_t len)
+{
+    static char path[256];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    gzFile f = gzopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(gzwrite(f, bytes, (unsigned)len), (int)len);
+    assert_int_equal(gzclose(f), Z_OK);
+    return path;
+}
+
+/* MNIST ships gzip-compressed: such files read as their inflated bytes, and
+ * a damaged stream is an error, not a short data set. */
+static void
+gzip_files_inflate(void **state)
+{
+    (void)state;
+    uint8_t buf[256], px[12] = {0, 255, 51, 102, 0, 0, 0, 0, 255, 255, 255, 255};
+    uint32_t dims[3] = {3, 2, 2}, ldims[1] = {3};
+    uint8_t labels[3] = {7, 0, 9};
+    size_t n_img = idx_bytes(buf, 8, 3, dims, px, 12);
+    char img_path[256];
+    snprintf(img_path, sizeof img_path, "%s", write_gzip("img-idx3-ubyte.gz", buf, n_img));
+    char lab_path[256];
+    snprintf(lab_path, sizeof lab_path, "%s", write_gzip("lab-idx1-ubyte.gz", buf, idx_bytes(buf, 8, 1, ldims, labels, 3)));
+    hnn_data d;
+    hnn_data_options o = {.width = 4, .lo = 0, .hi = 1, .labels = lab_path};
+    assert_int_equal(hnn_data_load(img_path, &o, &d, err, sizeof err), 0);
+    assert_int_equal(d.n_samples, 3);
+    assert_true(d.x[1] == 1.0 && d.x[2] == 0.2 && d.label[2] == 9);
+    hnn_data_free(&d);
+
+    const char *csv = "a,b,c,d,label\n1,2,3,4,0\n5,6,7,8,1\n";
+    const char *csv_gz = write_gzip("rows.csv.gz", csv, strlen(csv));
+    assert_int_equal(hnn_data_load(csv_gz, &opt4, &d, err, sizeof err), 0);
+    assert_int_equal(d.n_samples, 2);
+    assert_true(d.x[7] == 8.0 && d.label[1] == 1);
+    hnn_data_free(&d);
+
+    /* the compressed image file cut in the middle of its stream */
+    FILE *f = fopen(img_path, "rb");
+    assert_non_null(f);
+    uint8_t z[256];
+    size_t zn = fread(z, 1, sizeof z, f);
+    fclose(f);
+    const char *cut = write_bytes("cut-idx3-ubyte.gz", z, zn / 2);
+    o.labels = NULL;
+    assert_int_equal(hnn_data_load(cut, &o, &d, err, sizeof err), -1);
+    assert_non_null(strstr(err, "cut-idx3-ubyte.gz: read error"));
 }
 
 /* ------------------------------------------------------------------ bundles */
@@ -315,6 +368,7 @@ main(void)
         cmocka_unit_test(csv_numbers_header_and_names),
         cmocka_unit_test(csv_errors_name_file_and_line),
         cmocka_unit_test(idx_images_labels_and_scaling),
+        cmocka_unit_test(gzip_files_inflate),
         cmocka_unit_test(bundle_parse_hostile),
     };
     return cmocka_run_group_tests_name("back/data", tests, make_dir, remove_dir);

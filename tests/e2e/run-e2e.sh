@@ -49,7 +49,7 @@ e2e() {
     if ! $CC $WARN -O1 ${SAN:-} -fopenmp -D_POSIX_C_SOURCE=200809L -DE2E_MODEL="$base" -DE2E_UP="$up" \
         -DE2E_HEADER="\"$base.h\"" -I"$out" -Iruntime/include -Icompiler -I"$BUILD/gen" -Ilang \
         -o "$out/driver" "$DIR/driver.c" "$out/client.o" "$out/server.o" \
-        "$BUILD/lib/libhnnc.a" "$BUILD/lib/libhnnrt.a" -ljansson -lsodium -lm >"$TMP/log" 2>&1; then
+        "$BUILD/lib/libhnnc.a" "$BUILD/lib/libhnnrt.a" -ljansson -lz -lsodium -lm >"$TMP/log" 2>&1; then
         fail "$name: driver builds"; return
     fi
     weights=""
