@@ -160,8 +160,9 @@ hnn_train_session(const hnn_train_cli *c, hnn_driver_session *ses)
     o.progress = !c->quiet && isatty(fileno(stderr)) ? stderr : NULL;
     hnn_train_init(g, o.seed, &data);
     if (!c->quiet)
-        printf("training %s: %zu parameters, %u samples, %u epochs, batch %u, sgd(lr %g, momentum %g), "
-               "loss %s, seed %llu\n", m->name, g->n_theta, data.n, o.epochs, o.batch, o.lr, o.momentum,
+        printf("training %s: %zu parameters, %u samples, %u epochs, batch %u, sgd(lr %g, momentum %g, "
+               "decay %g), loss %s, seed %llu\n", m->name, g->n_theta, data.n, o.epochs, o.batch, o.lr, o.momentum,
+               o.decay,
                g->loss == HNN_LOSS_MSE ? "mse" : "cross_entropy", (unsigned long long)o.seed);
     hnn_train_result r;
     if (!hnn_train_sgd(g, &data, &o, ses->diag, &r))

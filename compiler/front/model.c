@@ -195,9 +195,11 @@ hnn_model_dump(FILE *out, const hnn_model *model)
         fprintf(out, ", batch %u", h->batch);
     fputc('\n', out);
     const hnn_train *t = &model->train;
-    fprintf(out, "train%s loss %s, optimizer sgd(lr %g, momentum %g), epochs %u, batch %u, learn_T %s",
-            t->present ? "" : " (defaults)", t->loss == HNN_LOSS_MSE ? "mse" : "cross_entropy", t->lr,
-            t->momentum, t->epochs, t->batch, t->learn_temperature ? "true" : "false");
+    fprintf(out, "train%s loss %s, optimizer sgd(lr %g, momentum %g", t->present ? "" : " (defaults)",
+            t->loss == HNN_LOSS_MSE ? "mse" : "cross_entropy", t->lr, t->momentum);
+    if (t->decay != 1)
+        fprintf(out, ", decay %g", t->decay);
+    fprintf(out, "), epochs %u, batch %u, learn_T %s", t->epochs, t->batch, t->learn_temperature ? "true" : "false");
     if (t->set[HNN_TRAIN_SEED])
         fprintf(out, ", seed %llu", (unsigned long long)t->seed);
     fputc('\n', out);

@@ -183,6 +183,7 @@ typedef struct hnn_train {
     hnn_loc loc;
     hnn_loss loss;             /* default cross_entropy after softargmax, else mse */
     double lr, momentum;       /* sgd; defaults 0.01 and 0 */
+    double decay;              /* lr of epoch e is lr decay^(e-1); default 1 */
     uint32_t epochs;           /* default 10 */
     uint32_t batch;            /* default 32 */
     bool learn_temperature;    /* softargmax T is trained; default true */

@@ -207,14 +207,17 @@ hnn_sema_optimizer(hnn_sema *s, hnn_train *t, const hnn_ast_value *v)
     if (v->kind != HNN_AST_CALL)
         return;
     hnn_sema_call c;
-    hnn_sema_bind(s, v, "sgd", 0, "", "lr momentum", &c); /* the known options are still checked */
+    hnn_sema_bind(s, v, "sgd", 0, "", "lr momentum decay", &c); /* the known options are still checked */
     const hnn_ast_arg *lr = hnn_sema_arg(&c, "lr"), *mo = hnn_sema_arg(&c, "momentum");
+    const hnn_ast_arg *decay = hnn_sema_arg(&c, "decay");
     if (lr && hnn_sema_real(s, lr->value, "'lr'", &t->lr) && !(t->lr > 0 && t->lr <= 10))
         hnn_diag_error(s->diag, lr->value->loc, "'lr' must be above 0 and at most 10; got %g", t->lr);
     if (mo && hnn_sema_real(s, mo->value, "'momentum'", &t->momentum) &&
         !(t->momentum >= 0 && t->momentum < 1))
         hnn_diag_error(s->diag, mo->value->loc, "'momentum' must be from 0 up to (not including) 1; "
                        "got %g", t->momentum);
+    if (decay && hnn_sema_real(s, decay->value, "'decay'", &t->decay) && !(t->decay > 0 && t->decay <= 1))
+        hnn_diag_error(s->diag, decay->value->loc, "'decay' must be above 0 and at most 1; got %g", t->decay);
 }
 
 static void
@@ -279,6 +282,7 @@ hnn_sema_train(hnn_sema *s, const hnn_ast_stmt *stmt)
     t->present = true;
     t->loc = stmt->loc;
     t->lr = 0.01;
+    t->decay = 1;
     const hnn_ast_setting *seen[HNN_TRAIN__COUNT] = {0};
     for (const hnn_ast_setting *st = stmt->settings; st; st = st->next) {
         int i = hnn_sema_setting_index(s, st, "train", hnn_train_names, HNN_TRAIN__COUNT, seen);
@@ -294,8 +298,10 @@ hnn_sema_train_defaults(hnn_sema *s)
     if (!t->set[HNN_TRAIN_LOSS])
         t->loss = s->model->output && s->model->output->op == HNN_OP_SOFTARGMAX ? HNN_LOSS_CROSS_ENTROPY
                                                                                : HNN_LOSS_MSE;
-    if (!t->set[HNN_TRAIN_OPTIMIZER] && !t->present)
+    if (!t->set[HNN_TRAIN_OPTIMIZER] && !t->present) {
         t->lr = 0.01;
+        t->decay = 1;
+    }
     if (!t->set[HNN_TRAIN_EPOCHS])
         t->epochs = 10;
     if (!t->set[HNN_TRAIN_BATCH])

@@ -138,6 +138,7 @@ hnn_train_default_options(const hnn_model *model)
     const hnn_train *t = &model->train;
     return (hnn_train_options){
         .seed = t->seed, .epochs = t->epochs, .batch = t->batch, .lr = t->lr, .momentum = t->momentum,
+        .decay = t->decay,
     };
 }
 
@@ -179,7 +180,8 @@ hnn_train_sgd(hnn_train_graph *g, const hnn_train_data *data, const hnn_train_op
     hnn_train_rng rng = hnn_train_stream(opt->seed, HNN_TRAIN_STREAM_SHUFFLE);
     uint32_t batch = opt->batch ? opt->batch : 1;
     bool ok = true;
-    for (uint32_t epoch = 1; ok && epoch <= opt->epochs; epoch++) {
+    double lr = opt->lr;
+    for (uint32_t epoch = 1; ok && epoch <= opt->epochs; epoch++, lr *= opt->decay > 0 ? opt->decay : 1) {
         for (uint32_t i = data->n; i > 1; i--) {
             uint32_t j = (uint32_t)hnn_train_rng_below(&rng, i);
             uint32_t tmp = order[i - 1];
@@ -199,7 +201,7 @@ hnn_train_sgd(hnn_train_graph *g, const hnn_train_data *data, const hnn_train_op
                 if (!train[k])
                     continue;
                 vel[k] = opt->momentum * vel[k] + grad[k] * inv;
-                g->theta[k] -= opt->lr * vel[k];
+                g->theta[k] -= lr * vel[k];
             }
             if (t_param != HNN_TRAIN_FIXED && g->theta[t_param] < HNN_TRAIN_MIN_TEMPERATURE)
                 g->theta[t_param] = HNN_TRAIN_MIN_TEMPERATURE;

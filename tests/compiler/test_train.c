@@ -324,6 +324,43 @@ training_is_deterministic(void **state)
     free(c);
 }
 
+/* decay scales the step of each epoch after the first: with a vanishing
+ * decay, a second epoch moves nothing; the first epoch is untouched. */
+static void
+decay_scales_the_step_of_later_epochs(void **state)
+{
+    (void)state;
+    double *theta[3];
+    size_t n_theta = 0;
+    const uint32_t epochs[3] = {1, 1, 2};
+    const double decay[3] = {1, 1e-30, 1e-30};
+    for (int run = 0; run < 3; run++) {
+        hnn_test_run r = hnn_test_check(blob_model);
+        assert_non_null(r.model);
+        hnn_train_graph *g = hnn_train_graph_build(r.model, r.arena, r.diag);
+        assert_non_null(g);
+        hnn_train_data train = test_blobs(120, 100);
+        hnn_train_options o = hnn_train_default_options(r.model);
+        assert_true(o.decay == 1);
+        o.epochs = epochs[run];
+        o.decay = decay[run];
+        hnn_train_init(g, o.seed, &train);
+        hnn_train_result res;
+        assert_true(hnn_train_sgd(g, &train, &o, r.diag, &res));
+        n_theta = g->n_theta;
+        theta[run] = malloc(n_theta * sizeof *theta[run]);
+        memcpy(theta[run], g->theta, n_theta * sizeof *theta[run]);
+        hnn_train_data_free(&train);
+        hnn_test_done(&r);
+    }
+    for (size_t k = 0; k < n_theta; k++) {
+        assert_true(theta[0][k] == theta[1][k]);
+        assert_true(fabs(theta[2][k] - theta[1][k]) <= 1e-12 * (1 + fabs(theta[1][k])));
+    }
+    for (int run = 0; run < 3; run++)
+        free(theta[run]);
+}
+
 static void
 rng_is_splitmix64(void **state)
 {
@@ -472,6 +509,7 @@ main(void)
         cmocka_unit_test(cheb_derivative_matches_the_polynomial),
         cmocka_unit_test(training_learns_a_separable_problem),
         cmocka_unit_test(training_is_deterministic),
+        cmocka_unit_test(decay_scales_the_step_of_later_epochs),
         cmocka_unit_test(rng_is_splitmix64),
         cmocka_unit_test(weights_read_back_and_lower_to_the_trained_network),
         cmocka_unit_test(csv_names_and_test_numbering),
