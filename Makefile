@@ -164,13 +164,10 @@ $(BUILD)/bin/hnnrt-demo: examples/runtime-demo/demo.c $(BUILD)/lib/libhnnrt.a
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS_ALL) -Iruntime/include -o $@ $< $(BUILD)/lib/libhnnrt.a $(LDLIBS_RT)
 
-# The iris example end to end: the plan, then the test set encrypted and in plaintext.
+# The iris example end to end: plan, generated C, keys, encrypt, evaluate on
+# a server without the secret key, decrypt, compare with plaintext.
 demo: all
-	@echo "== hnnc report examples/iris/iris.hnn"
-	@$(BUILD)/bin/hnnc report examples/iris/iris.hnn
-	@echo
-	@echo "== hnnc run examples/iris/iris.hnn --data examples/iris/data/iris-test.csv"
-	@HNNRT_THREADS=$${HNNRT_THREADS:-1} $(BUILD)/bin/hnnc run examples/iris/iris.hnn --data examples/iris/data/iris-test.csv
+	@BUILD=$(BUILD) CC=$(CC) sh examples/iris/demo.sh
 
 # The runtime alone: encrypted logistic regression written against libhnnrt.
 demo-runtime: all $(BUILD)/bin/hnnrt-demo
