@@ -161,8 +161,8 @@ hnn_train_session(const hnn_train_cli *c, hnn_driver_session *ses)
     hnn_train_init(g, o.seed, &data);
     if (!c->quiet)
         printf("training %s: %zu parameters, %u samples, %u epochs, batch %u, sgd(lr %g, momentum %g, "
-               "decay %g), loss %s, seed %llu\n", m->name, g->n_theta, data.n, o.epochs, o.batch, o.lr, o.momentum,
-               o.decay,
+               "lr_decay %g, weight_decay %g), loss %s, seed %llu\n", m->name, g->n_theta, data.n, o.epochs, o.batch,
+               o.lr, o.momentum, o.lr_decay, o.weight_decay,
                g->loss == HNN_LOSS_MSE ? "mse" : "cross_entropy", (unsigned long long)o.seed);
     hnn_train_result r;
     if (!hnn_train_sgd(g, &data, &o, ses->diag, &r))

@@ -197,8 +197,10 @@ hnn_model_dump(FILE *out, const hnn_model *model)
     const hnn_train *t = &model->train;
     fprintf(out, "train%s loss %s, optimizer sgd(lr %g, momentum %g", t->present ? "" : " (defaults)",
             t->loss == HNN_LOSS_MSE ? "mse" : "cross_entropy", t->lr, t->momentum);
-    if (t->decay != 1)
-        fprintf(out, ", decay %g", t->decay);
+    if (t->lr_decay != 1)
+        fprintf(out, ", lr_decay %g", t->lr_decay);
+    if (t->weight_decay != 0)
+        fprintf(out, ", weight_decay %g", t->weight_decay);
     fprintf(out, "), epochs %u, batch %u, learn_T %s", t->epochs, t->batch, t->learn_temperature ? "true" : "false");
     if (t->set[HNN_TRAIN_SEED])
         fprintf(out, ", seed %llu", (unsigned long long)t->seed);

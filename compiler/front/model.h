@@ -183,7 +183,8 @@ typedef struct hnn_train {
     hnn_loc loc;
     hnn_loss loss;             /* default cross_entropy after softargmax, else mse */
     double lr, momentum;       /* sgd; defaults 0.01 and 0 */
-    double decay;              /* lr of epoch e is lr decay^(e-1); default 1 */
+    double lr_decay;           /* lr of epoch e is lr lr_decay^(e-1); default 1 */
+    double weight_decay;       /* L2 penalty: weight_decay theta joins each gradient; default 0 */
     uint32_t epochs;           /* default 10 */
     uint32_t batch;            /* default 32 */
     bool learn_temperature;    /* softargmax T is trained; default true */

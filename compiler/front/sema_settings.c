@@ -207,17 +207,23 @@ hnn_sema_optimizer(hnn_sema *s, hnn_train *t, const hnn_ast_value *v)
     if (v->kind != HNN_AST_CALL)
         return;
     hnn_sema_call c;
-    hnn_sema_bind(s, v, "sgd", 0, "", "lr momentum decay", &c); /* the known options are still checked */
+    /* the known options are still checked */
+    hnn_sema_bind(s, v, "sgd", 0, "", "lr momentum lr_decay weight_decay", &c);
     const hnn_ast_arg *lr = hnn_sema_arg(&c, "lr"), *mo = hnn_sema_arg(&c, "momentum");
-    const hnn_ast_arg *decay = hnn_sema_arg(&c, "decay");
+    const hnn_ast_arg *decay = hnn_sema_arg(&c, "lr_decay"), *wd = hnn_sema_arg(&c, "weight_decay");
     if (lr && hnn_sema_real(s, lr->value, "'lr'", &t->lr) && !(t->lr > 0 && t->lr <= 10))
         hnn_diag_error(s->diag, lr->value->loc, "'lr' must be above 0 and at most 10; got %g", t->lr);
     if (mo && hnn_sema_real(s, mo->value, "'momentum'", &t->momentum) &&
         !(t->momentum >= 0 && t->momentum < 1))
         hnn_diag_error(s->diag, mo->value->loc, "'momentum' must be from 0 up to (not including) 1; "
                        "got %g", t->momentum);
-    if (decay && hnn_sema_real(s, decay->value, "'decay'", &t->decay) && !(t->decay > 0 && t->decay <= 1))
-        hnn_diag_error(s->diag, decay->value->loc, "'decay' must be above 0 and at most 1; got %g", t->decay);
+    if (decay && hnn_sema_real(s, decay->value, "'lr_decay'", &t->lr_decay) &&
+        !(t->lr_decay > 0 && t->lr_decay <= 1))
+        hnn_diag_error(s->diag, decay->value->loc, "'lr_decay' must be above 0 and at most 1; got %g", t->lr_decay);
+    if (wd && hnn_sema_real(s, wd->value, "'weight_decay'", &t->weight_decay) &&
+        !(t->weight_decay >= 0 && t->weight_decay < 1))
+        hnn_diag_error(s->diag, wd->value->loc, "'weight_decay' must be from 0 up to (not including) 1; got %g",
+                       t->weight_decay);
 }
 
 static void
@@ -282,7 +288,7 @@ hnn_sema_train(hnn_sema *s, const hnn_ast_stmt *stmt)
     t->present = true;
     t->loc = stmt->loc;
     t->lr = 0.01;
-    t->decay = 1;
+    t->lr_decay = 1;
     const hnn_ast_setting *seen[HNN_TRAIN__COUNT] = {0};
     for (const hnn_ast_setting *st = stmt->settings; st; st = st->next) {
         int i = hnn_sema_setting_index(s, st, "train", hnn_train_names, HNN_TRAIN__COUNT, seen);
@@ -300,7 +306,7 @@ hnn_sema_train_defaults(hnn_sema *s)
                                                                                : HNN_LOSS_MSE;
     if (!t->set[HNN_TRAIN_OPTIMIZER] && !t->present) {
         t->lr = 0.01;
-        t->decay = 1;
+        t->lr_decay = 1;
     }
     if (!t->set[HNN_TRAIN_EPOCHS])
         t->epochs = 10;

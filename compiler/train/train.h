@@ -164,7 +164,8 @@ typedef struct hnn_train_options {
     uint64_t seed;
     uint32_t epochs, batch;   /* from the model's train block */
     double lr, momentum;
-    double decay;             /* the lr of epoch e is lr decay^(e-1) */
+    double lr_decay;          /* the lr of epoch e is lr lr_decay^(e-1) */
+    double weight_decay;      /* weight_decay theta joins every gradient but T's */
     const hnn_train_data *test; /* may be NULL */
     FILE *log;                /* one line per epoch; NULL for none */
     FILE *progress;           /* a progress bar (a terminal); NULL for none */
@@ -181,7 +182,8 @@ typedef struct hnn_train_result {
 } hnn_train_result;
 
 /* Mini-batch SGD with momentum (v = momentum v + g; theta -= lr v, g the
- * mean gradient of the batch; lr is multiplied by `decay` after each epoch)
+ * mean gradient of the batch plus weight_decay theta; lr is multiplied by
+ * lr_decay after each epoch)
  * over data shuffled each epoch by Fisher-Yates from the seed. A learnt T is
  * kept >= HNN_TRAIN_MIN_TEMPERATURE. Returns false, with an error in diag,
  * when the loss stops being finite. */

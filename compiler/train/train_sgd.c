@@ -138,7 +138,7 @@ hnn_train_default_options(const hnn_model *model)
     const hnn_train *t = &model->train;
     return (hnn_train_options){
         .seed = t->seed, .epochs = t->epochs, .batch = t->batch, .lr = t->lr, .momentum = t->momentum,
-        .decay = t->decay,
+        .lr_decay = t->lr_decay, .weight_decay = t->weight_decay,
     };
 }
 
@@ -181,7 +181,7 @@ hnn_train_sgd(hnn_train_graph *g, const hnn_train_data *data, const hnn_train_op
     uint32_t batch = opt->batch ? opt->batch : 1;
     bool ok = true;
     double lr = opt->lr;
-    for (uint32_t epoch = 1; ok && epoch <= opt->epochs; epoch++, lr *= opt->decay > 0 ? opt->decay : 1) {
+    for (uint32_t epoch = 1; ok && epoch <= opt->epochs; epoch++, lr *= opt->lr_decay > 0 ? opt->lr_decay : 1) {
         for (uint32_t i = data->n; i > 1; i--) {
             uint32_t j = (uint32_t)hnn_train_rng_below(&rng, i);
             uint32_t tmp = order[i - 1];
@@ -200,7 +200,8 @@ hnn_train_sgd(hnn_train_graph *g, const hnn_train_data *data, const hnn_train_op
             for (size_t k = 0; k < n_theta; k++) {
                 if (!train[k])
                     continue;
-                vel[k] = opt->momentum * vel[k] + grad[k] * inv;
+                double wd = k == t_param ? 0 : opt->weight_decay * g->theta[k];
+                vel[k] = opt->momentum * vel[k] + grad[k] * inv + wd;
                 g->theta[k] -= lr * vel[k];
             }
             if (t_param != HNN_TRAIN_FIXED && g->theta[t_param] < HNN_TRAIN_MIN_TEMPERATURE)

@@ -324,8 +324,8 @@ training_is_deterministic(void **state)
     free(c);
 }
 
-/* decay scales the step of each epoch after the first: with a vanishing
- * decay, a second epoch moves nothing; the first epoch is untouched. */
+/* lr_decay scales the step of each epoch after the first: with a vanishing
+ * lr_decay, a second epoch moves nothing; the first epoch is untouched. */
 static void
 decay_scales_the_step_of_later_epochs(void **state)
 {
@@ -341,9 +341,9 @@ decay_scales_the_step_of_later_epochs(void **state)
         assert_non_null(g);
         hnn_train_data train = test_blobs(120, 100);
         hnn_train_options o = hnn_train_default_options(r.model);
-        assert_true(o.decay == 1);
+        assert_true(o.lr_decay == 1 && o.weight_decay == 0);
         o.epochs = epochs[run];
-        o.decay = decay[run];
+        o.lr_decay = decay[run];
         hnn_train_init(g, o.seed, &train);
         hnn_train_result res;
         assert_true(hnn_train_sgd(g, &train, &o, r.diag, &res));
@@ -359,6 +359,37 @@ decay_scales_the_step_of_later_epochs(void **state)
     }
     for (int run = 0; run < 3; run++)
         free(theta[run]);
+}
+
+/* weight_decay pulls the weights toward zero: the trained weights are
+ * smaller in norm than without it, from the same seed and data. */
+static void
+weight_decay_shrinks_the_weights(void **state)
+{
+    (void)state;
+    double norm[2];
+    for (int run = 0; run < 2; run++) {
+        hnn_test_run r = hnn_test_check(blob_model);
+        assert_non_null(r.model);
+        hnn_train_graph *g = hnn_train_graph_build(r.model, r.arena, r.diag);
+        assert_non_null(g);
+        hnn_train_data train = test_blobs(120, 100);
+        hnn_train_options o = hnn_train_default_options(r.model);
+        o.epochs = 5;
+        o.weight_decay = run ? 0.005 : 0;
+        hnn_train_init(g, o.seed, &train);
+        hnn_train_result res;
+        assert_true(hnn_train_sgd(g, &train, &o, r.diag, &res));
+        norm[run] = 0;
+        for (size_t k = 0; k + 1 < g->n_theta; k++) /* the last is the learnt T */
+            norm[run] += g->theta[k] * g->theta[k];
+        print_message("  weight_decay %g: accuracy %.2f%%\n", o.weight_decay, 100 * res.accuracy);
+        assert_true(res.accuracy >= 0.95);
+        hnn_train_data_free(&train);
+        hnn_test_done(&r);
+    }
+    print_message("  weight norm %.3f without weight decay, %.3f with 0.005\n", sqrt(norm[0]), sqrt(norm[1]));
+    assert_true(norm[1] < 0.98 * norm[0]);
 }
 
 static void
@@ -510,6 +541,7 @@ main(void)
         cmocka_unit_test(training_learns_a_separable_problem),
         cmocka_unit_test(training_is_deterministic),
         cmocka_unit_test(decay_scales_the_step_of_later_epochs),
+        cmocka_unit_test(weight_decay_shrinks_the_weights),
         cmocka_unit_test(rng_is_splitmix64),
         cmocka_unit_test(weights_read_back_and_lower_to_the_trained_network),
         cmocka_unit_test(csv_names_and_test_numbering),
