@@ -4,7 +4,9 @@
 #
 #   make              libhnnrt (static + shared) and hnnc
 #   make test         every test (installs missing Debian packages first)
-#   make demo         the encrypted end-to-end demo
+#   make demo         the encrypted end-to-end demo (the iris example)
+#   make examples     every example on its whole test split (example-NAME: one)
+#   make weights      retrain every example's weights from its seed and compare
 #   make bench        runtime benchmarks, one JSON object per line
 #   make check-sanitize   the tests under AddressSanitizer + UndefinedBehaviorSanitizer
 #   make check-layers     the runtime's layering rule
@@ -22,7 +24,7 @@ LDLIBS_RT  = -lsodium -lm
 LDLIBS_HNNC = -ljansson -lz
 DEPS_STAMP := $(BUILD)/.deps-ok
 
-.PHONY: all deps test demo demo-runtime bench check-sanitize check-layers check-symbols fuzz clean examples
+.PHONY: all deps test demo demo-runtime bench check-sanitize check-layers check-symbols fuzz clean examples weights
 all: $(BUILD)/lib/libhnnrt.a $(BUILD)/lib/libhnnrt.so $(BUILD)/bin/hnnc
 
 deps:
@@ -168,6 +170,17 @@ $(BUILD)/bin/hnnrt-demo: examples/runtime-demo/demo.c $(BUILD)/lib/libhnnrt.a
 # a server without the secret key, decrypt, compare with plaintext.
 demo: all
 	@BUILD=$(BUILD) CC=$(CC) sh examples/iris/demo.sh
+
+# Every example on its whole test split (make example-NAME for one), and the
+# training runs that reproduce each example's committed weights (make
+# weights-NAME; make weights for all). See tools/example.sh.
+EXAMPLES := $(patsubst examples/%/example.conf,%,$(wildcard examples/*/example.conf))
+examples: $(addprefix example-,$(EXAMPLES))
+weights: $(addprefix weights-,$(EXAMPLES))
+example-%: all
+	@BUILD=$(BUILD) sh tools/example.sh run $*
+weights-%: all
+	@BUILD=$(BUILD) sh tools/example.sh weights $*
 
 # The runtime alone: encrypted logistic regression written against libhnnrt.
 demo-runtime: all $(BUILD)/bin/hnnrt-demo
