@@ -555,7 +555,7 @@ write_header(sbuf *b, const emit *e)
     define(b, e, "BATCH_MAX", v, "samples per evaluation");
     define(b, e, "VECTOR_PACKING", vector ? "1" : "0", "1: a sample per ciphertext; 0: per slot");
     snprintf(v, sizeof v, "(%s)", lit(x1, p->tir->input->range.lo));
-    define(b, e, "INPUT_LO", v, "the input range the plan assumes");
+    define(b, e, "INPUT_LO", v, "every input value lies in [LO, HI] (each in its own range within)");
     snprintf(v, sizeof v, "(%s)", lit(x1, p->tir->input->range.hi));
     define(b, e, "INPUT_HI", v, NULL);
     snprintf(v, sizeof v, "%u", h->top_level);
@@ -647,6 +647,10 @@ write_header(sbuf *b, const emit *e)
                      " * sample s in slot s of in[k] (ciphertexts made by the caller with hnnrt_ct_new). */\n",
                   U, U);
     sb_printf(b, "hnnrt_status %s_encrypt(%s_client *c, const double *x, size_t n_samples, hnnrt_ct *const *in);\n", N, N);
+    sb_printf(b, "/* %s_encrypt clamps each value into its element's declared range (the circuit's\n"
+                 " * bounds hold only there); the values it clamped since the client was made. */\n"
+                 "size_t %s_client_clamped(const %s_client *c);\n",
+              N, N, N);
     sb_printf(b, "/* The circuit's outputs, n_samples rows of %s_OUTPUTS doubles%s. */\n"
                  "hnnrt_status %s_decrypt_logits(%s_client *c, const hnnrt_ct *const *out, size_t n_samples, double *y);\n",
               U, softargmax ? " (logits)" : "", N, N);
@@ -695,6 +699,37 @@ write_header(sbuf *b, const emit *e)
 }
 
 /* ------------------------------------------------------------------ NAME_client.c */
+
+/* The declared input ranges, one per element of a vector or channel of an
+ * image (a single one when the model gives one for all), and the clamp the
+ * encoder applies; `count` is false for the copies vector packing repeats. */
+static void
+write_client_clamp(sbuf *b, const emit *e)
+{
+    const hnn_layer *in = e->plan->model->input;
+    uint32_t n = in->u.input.n_ranges ? in->u.input.n_ranges : 1;
+    size_t per = in->u.input.n_ranges ? hnn_shape_count(in->shape) / n : e->h->n_inputs;
+    char x1[40];
+    sb_printf(b, "/* The declared input ranges: input value i lies in [input_lo[i / %zu], input_hi[i / %zu]]. */\n",
+              per, per);
+    const char *names[2] = {"input_lo", "input_hi"};
+    for (int side = 0; side < 2; side++) {
+        sb_printf(b, "static const double %s[%u] = {", names[side], n);
+        for (uint32_t k = 0; k < n; k++) {
+            double lo, hi;
+            hnn_input_element_range(in, (size_t)k * per, &lo, &hi);
+            sb_printf(b, "%s%s", k ? ", " : "", lit(x1, side ? hi : lo));
+        }
+        sb_puts(b, "};\n");
+    }
+    sb_printf(b, "\n/* The circuit's bounds (q0, the activations' intervals) hold only inside the\n"
+                 " * ranges: a value outside is clamped, and counted. NaN passes, for the encoder\n"
+                 " * to refuse. */\nstatic double\nclamp_input(%s_client *c, size_t i, double v, int count)\n{\n"
+                 "    double lo = input_lo[i / %zu], hi = input_hi[i / %zu];\n"
+                 "    if (!(v < lo || v > hi))\n        return v;\n"
+                 "    c->clamped += count != 0;\n    return v < lo ? lo : hi;\n}\n\n",
+              e->name, per, per);
+}
 
 static void
 write_client(sbuf *b, const emit *e)
@@ -749,8 +784,10 @@ write_client(sbuf *b, const emit *e)
     /* Client object. */
     sb_printf(b, "struct %s_client {\n    const hnnrt_context *ctx;\n    hnnrt_encoder *enc;\n    hnnrt_encryptor *encr;\n"
                  "    hnnrt_decryptor *dec;\n    hnnrt_pt *pt;\n    size_t slots;\n"
-                 "    double *re, *im; /* one value per slot */\n    char error[256];\n};\n\n",
+                 "    double *re, *im; /* one value per slot */\n    size_t clamped;  /* input values clamped */\n"
+                 "    char error[256];\n};\n\n",
               N);
+    write_client_clamp(b, e);
     sb_printf(b, "static hnnrt_status client_failed(%s_client *c, hnnrt_status st, const char *fmt, ...)\n"
                  "    __attribute__((format(printf, 3, 4)));\n\n"
                  "static hnnrt_status\nclient_failed(%s_client *c, hnnrt_status st, const char *fmt, ...)\n{\n"
@@ -776,8 +813,9 @@ write_client(sbuf *b, const emit *e)
                  "    if (c->im)\n        sodium_memzero(c->im, c->slots * sizeof *c->im);\n"
                  "    free(c->re);\n    free(c->im);\n    hnnrt_pt_free(c->pt);\n    hnnrt_decryptor_free(c->dec);\n"
                  "    hnnrt_encryptor_free(c->encr);\n    hnnrt_encoder_free(c->enc);\n    free(c);\n}\n\n"
-                 "const char *\n%s_client_last_error(const %s_client *c)\n{\n    return c ? c->error : \"no client\";\n}\n\n",
-              N, N, N, N);
+                 "const char *\n%s_client_last_error(const %s_client *c)\n{\n    return c ? c->error : \"no client\";\n}\n\n"
+                 "size_t\n%s_client_clamped(const %s_client *c)\n{\n    return c ? c->clamped : 0;\n}\n\n",
+              N, N, N, N, N, N);
 
     /* Encrypt. */
     sb_printf(b, "hnnrt_status\n%s_encrypt(%s_client *c, const double *x, size_t n_samples, hnnrt_ct *const *in)\n{\n"
@@ -790,20 +828,20 @@ write_client(sbuf *b, const emit *e)
                      "    /* The sample's features in slots 0..%u, repeated every %u slots (the\n"
                      "     * circuit's rotations read the copies). */\n"
                      "    for (size_t i = 0; i < c->slots; i++)\n"
-                     "        c->re[i] = i %% %u < %s_INPUTS ? x[i %% %u] : 0.0;\n"
+                     "        c->re[i] = i %% %u < %s_INPUTS ? clamp_input(c, i %% %u, x[i %% %u], i < %u) : 0.0;\n"
                      "    st = hnnrt_encode(c->enc, c->pt, c->re, c->slots, %s_INPUT_SCALE, %s_TOP_LEVEL);\n"
                      "    if (st == HNNRT_OK)\n        st = hnnrt_encrypt(c->encr, in[0], c->pt);\n"
                      "    sodium_memzero(c->re, c->slots * sizeof *c->re);\n"
                      "    if (st != HNNRT_OK)\n"
                      "        return client_failed(c, st, \"encrypt: %%s\", hnnrt_encoder_last_error(c->enc));\n"
                      "    return HNNRT_OK;\n}\n\n",
-                  h->n_inputs - 1, h->period, h->period, U, h->period, U, U);
+                  h->n_inputs - 1, h->period, h->period, U, h->period, h->period, h->period, U, U);
     } else {
         sb_printf(b, "    if (n_samples == 0 || n_samples > c->slots)\n"
                      "        return client_failed(c, HNNRT_ERR_ARG, \"%%zu samples; an evaluation holds 1..%%zu\", n_samples, c->slots);\n"
                      "    for (unsigned k = 0; k < %s_CIPHERTEXTS_IN; k++) {\n"
                      "        if (!in[k])\n            return client_failed(c, HNNRT_ERR_ARG, \"in[%%u] is NULL\", k);\n"
-                     "        for (size_t s = 0; s < n_samples; s++)\n            c->re[s] = x[s * %s_INPUTS + k];\n"
+                     "        for (size_t s = 0; s < n_samples; s++)\n            c->re[s] = clamp_input(c, k, x[s * %s_INPUTS + k], 1);\n"
                      "        st = hnnrt_encode(c->enc, c->pt, c->re, n_samples, %s_INPUT_SCALE, %s_TOP_LEVEL);\n"
                      "        if (st == HNNRT_OK)\n            st = hnnrt_encrypt(c->encr, in[k], c->pt);\n"
                      "        if (st != HNNRT_OK) {\n            sodium_memzero(c->re, c->slots * sizeof *c->re);\n"

@@ -551,15 +551,16 @@ hnn_exec_input_slots(const hnn_plan *plan, const double *x, size_t first, size_t
                      size_t n_slots)
 {
     const hnn_hir *h = plan->hir;
+    const hnn_layer *input = plan->model->input;
     if (h->packing == HNN_HIR_PACK_BATCH) {
         for (size_t s = 0; s < n_samples; s++)
-            buf[s] = x[s * h->n_inputs + k];
+            buf[s] = hnn_input_clamp_value(input, k, x[s * h->n_inputs + k]);
         return n_samples;
     }
     const double *row = x + first * h->n_inputs;
     for (size_t i = 0; i < n_slots; i++) {
         size_t j = i % h->period;
-        buf[i] = j < h->n_inputs ? row[j] : 0.0;
+        buf[i] = j < h->n_inputs ? hnn_input_clamp_value(input, j, row[j]) : 0.0;
     }
     return n_slots;
 }

@@ -429,9 +429,10 @@ hnn_encrypt_run(int argc, char **argv)
         keys_error("encrypt", "%s", err);
         goto out_keys;
     }
-    if (d.out_of_range)
-        fprintf(stderr, "hnnc encrypt: warning: %zu feature values lie outside the model's input range [%g, %g]\n",
-                d.out_of_range, dopt.lo, dopt.hi);
+    size_t clamped = hnn_input_clamp(m->input, d.x, d.n_samples);
+    if (clamped)
+        fprintf(stderr, "hnnc encrypt: warning: %zu feature value%s outside the model's input range; clamped "
+                "to it\n", clamped, clamped == 1 ? " lies" : "s lie");
     bool vector = h->packing == HNN_HIR_PACK_VECTOR;
     size_t slots = hnnrt_context_slots(ctx), per = vector ? 1 : plan->batch;
     size_t groups = (d.n_samples + per - 1) / per;

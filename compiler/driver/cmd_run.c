@@ -133,6 +133,7 @@ typedef struct run_opts {
 
 typedef struct run_result {
     size_t samples, labelled, correct_enc, correct_plain, agree;
+    size_t clamped_values, clamped_samples;
     double max_abs_error, keygen_ms, peak_rss_mb;
     hnn_exec_stats st;
     double threshold;
@@ -190,6 +191,25 @@ run_parse(int argc, char **argv, run_opts *o)
     if (!o->data)
         return hnn_driver_usage_error("run", "no data given (--data FILE)");
     return 0;
+}
+
+/* The key holder's encoder clamps every value into its element's declared
+ * range; done here once, the plaintext reference sees the same inputs as
+ * the circuit and the count can be reported. */
+static void
+clamp_data(const hnn_layer *input, hnn_data *d, const char *file, run_result *r)
+{
+    for (size_t s = 0; s < d->n_samples; s++) {
+        size_t n = hnn_input_clamp(input, d->x + s * d->n_features, 1);
+        r->clamped_values += n;
+        r->clamped_samples += n > 0;
+    }
+    if (r->clamped_values)
+        fprintf(stderr,
+                "hnnc run: warning: %zu feature value%s of %zu sample%s in %s %s outside the model's input range; "
+                "clamped to it, as the encoder does\n",
+                r->clamped_values, r->clamped_values == 1 ? "" : "s", r->clamped_samples,
+                r->clamped_samples == 1 ? "" : "s", file, r->clamped_values == 1 ? "lies" : "lie");
 }
 
 /* Offset of the logits (the output, or a softargmax's input) among the
@@ -337,6 +357,8 @@ print_text(const hnn_plan *plan, const hnn_data *d, const run_opts *o, const run
                r->st.eval_ms / (double)r->st.evaluations, plan->batch, r->st.evaluations,
                r->st.eval_ms / (double)r->samples);
     printf("client: encryption %.1f ms, decryption %.1f ms in all\n", r->st.encrypt_ms, r->st.decrypt_ms);
+    printf("inputs: %zu value%s clamped into their declared ranges (%zu sample%s)\n", r->clamped_values,
+           r->clamped_values == 1 ? "" : "s", r->clamped_samples, r->clamped_samples == 1 ? "" : "s");
     if (plan->n_refresh_points)
         printf("refresh: %zu round trips with the key holder, %.2f MB exchanged, %.1f ms\n", r->st.refreshes,
                (double)r->st.refresh_bytes / 1e6, r->st.refresh_ms);
@@ -373,7 +395,7 @@ print_json(const hnn_plan *plan, const hnn_data *d, const run_result *r)
         if (i + 1 < d->n_class_names)
             fputs(", ", stdout);
     }
-    fputs("]\n}\n", stdout);
+    printf("],\n  \"clamped_values\": %zu,\n  \"clamped_samples\": %zu\n}\n", r->clamped_values, r->clamped_samples);
 }
 
 static int
@@ -408,12 +430,8 @@ hnn_run_run(int argc, char **argv)
         fprintf(stderr, "hnnc run: %s\n", err);
         return hnn_driver_session_close(&ses, HNN_EXIT_USER);
     }
-    if (d.out_of_range)
-        fprintf(stderr,
-                "hnnc run: warning: %zu feature values in %s lie outside the model's input range [%g, %g]; the "
-                "circuit's approximations hold only inside it\n",
-                d.out_of_range, o.data, dopt.lo, dopt.hi);
     run_result r = {0};
+    clamp_data(m->input, &d, o.data, &r);
     r.threshold = o.has_threshold ? o.threshold : m->output->op == HNN_OP_SIGMOID ? 0.5 : 0.0;
     uint32_t n_out = plan->hir->n_outputs;
     double *y = calloc(d.n_samples * n_out, sizeof *y);

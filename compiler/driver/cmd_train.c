@@ -120,9 +120,9 @@ static void
 hnn_train_warn_range(const hnn_model *m, const char *file, size_t outside)
 {
     if (outside)
-        fprintf(stderr, "hnnc: warning: %zu values in '%s' lie outside the input range [%g, %g] of '%s'; "
-                "the encrypted circuit is planned for that range\n", outside, file, m->input->u.input.lo,
-                m->input->u.input.hi, m->input->name);
+        fprintf(stderr, "hnnc: warning: %zu value%s in '%s' %s outside the input range of '%s'; clamped to it, "
+                "as the encoder does\n", outside, outside == 1 ? "" : "s", file, outside == 1 ? "lies" : "lie",
+                m->input->name);
 }
 
 static int

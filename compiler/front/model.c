@@ -57,6 +57,40 @@ hnn_model_find(const hnn_model *model, const char *name)
 }
 
 void
+hnn_input_element_range(const hnn_layer *input, size_t i, double *lo, double *hi)
+{
+    if (!input->u.input.n_ranges) {
+        *lo = input->u.input.lo;
+        *hi = input->u.input.hi;
+        return;
+    }
+    size_t k = i / (hnn_shape_count(input->shape) / input->u.input.n_ranges);
+    *lo = input->u.input.range_lo[k];
+    *hi = input->u.input.range_hi[k];
+}
+
+double
+hnn_input_clamp_value(const hnn_layer *input, size_t i, double v)
+{
+    double lo, hi;
+    hnn_input_element_range(input, i, &lo, &hi);
+    return v < lo ? lo : v > hi ? hi : v;
+}
+
+size_t
+hnn_input_clamp(const hnn_layer *input, double *x, size_t n_samples)
+{
+    size_t width = hnn_shape_count(input->shape), clamped = 0;
+    for (size_t s = 0; s < n_samples; s++)
+        for (size_t i = 0; i < width; i++) {
+            double *v = &x[s * width + i], c = hnn_input_clamp_value(input, i, *v);
+            clamped += c != *v;
+            *v = c;
+        }
+    return clamped;
+}
+
+void
 hnn_model_summary(FILE *out, const hnn_model *model)
 {
     char in[96], outs[96];
@@ -86,6 +120,33 @@ hnn_model_pair(FILE *out, const char *key, const uint32_t v[2])
 }
 
 static void
+hnn_model_interval(FILE *out, double lo, double hi)
+{
+    fputc('[', out);
+    hnn_model_num(out, lo);
+    fputs(", ", out);
+    hnn_model_num(out, hi);
+    fputc(']', out);
+}
+
+static void
+hnn_model_dump_input_range(FILE *out, const hnn_layer *l)
+{
+    uint32_t n = l->u.input.n_ranges;
+    if (!n) {
+        hnn_model_interval(out, l->u.input.lo, l->u.input.hi);
+        return;
+    }
+    fputc('[', out);
+    for (uint32_t k = 0; k < n; k++) {
+        if (k)
+            fputs(", ", out);
+        hnn_model_interval(out, l->u.input.range_lo[k], l->u.input.range_hi[k]);
+    }
+    fputc(']', out);
+}
+
+static void
 hnn_model_dump_layer(FILE *out, const hnn_layer *l)
 {
     char shape[96];
@@ -99,11 +160,8 @@ hnn_model_dump_layer(FILE *out, const hnn_layer *l)
     }
     switch (l->op) {
     case HNN_OP_INPUT:
-        fputs(" range [", out);
-        hnn_model_num(out, l->u.input.lo);
-        fputs(", ", out);
-        hnn_model_num(out, l->u.input.hi);
-        fputc(']', out);
+        fputs(" range ", out);
+        hnn_model_dump_input_range(out, l);
         break;
     case HNN_OP_DENSE:
         fprintf(out, " units %u", l->u.dense.units);
@@ -142,11 +200,8 @@ hnn_model_dump_layer(FILE *out, const hnn_layer *l)
             fprintf(out, " degree %u", l->u.approx.degree);
         else
             fputs(" degree auto", out);
-        fputs(" interval [", out);
-        hnn_model_num(out, l->u.approx.lo);
-        fputs(", ", out);
-        hnn_model_num(out, l->u.approx.hi);
-        fputc(']', out);
+        fputs(" interval ", out);
+        hnn_model_interval(out, l->u.approx.lo, l->u.approx.hi);
         break;
     case HNN_OP_SOFTARGMAX:
         fputs(" T ", out);

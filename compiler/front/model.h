@@ -85,7 +85,12 @@ struct hnn_layer {
     uint64_t n_params;     /* numbers this layer reads from the weights */
     union {
         struct {
-            double lo, hi; /* value range of every input element */
+            double lo, hi; /* every element lies in [lo, hi]: the range, or the hull of the ranges */
+            /* `range [[l1, h1], ...]`: n_ranges pairs, one per element of a
+             * vector or per channel of an image; NULL and 0 when one range
+             * covers every element. Read them through hnn_input_element_range. */
+            const double *range_lo, *range_hi;
+            uint32_t n_ranges;
             hnn_loc range_loc;
         } input;
         struct {
@@ -215,6 +220,16 @@ typedef struct hnn_model {
     hnn_hints hints;
     hnn_train train;
 } hnn_model;
+
+/* The declared range of element i (flattened, channel-major) of an input layer. */
+void hnn_input_element_range(const hnn_layer *input, size_t i, double *lo, double *hi);
+/* v clamped into the range of input element i: the key holder's encoder
+ * clamps, because the plan's bounds (q0, the activations' intervals) hold
+ * only inside the declared ranges. */
+double hnn_input_clamp_value(const hnn_layer *input, size_t i, double v);
+/* Clamps n_samples rows of the input's elements in place; returns how many
+ * values lay outside their ranges. */
+size_t hnn_input_clamp(const hnn_layer *input, double *x, size_t n_samples);
 
 /* Looks a layer up by name; NULL when there is none. Linear: for tools, not passes. */
 hnn_layer *hnn_model_find(const hnn_model *model, const char *name);

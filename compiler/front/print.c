@@ -1,6 +1,7 @@
 #include "front/print.h"
 
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -101,6 +102,48 @@ hnn_ast_print_value(FILE *out, const hnn_ast_value *v)
     }
 }
 
+/* An input range of many pairs reads best a few pairs to a line. */
+#define HNN_PRINT_PAIRS_PER_LINE 4
+
+/* Prints pair k; called for k = 0, 1, ... in order. */
+typedef void (*hnn_print_item)(FILE *out, size_t k, void *ctx);
+
+/* The layout of a list of pairs, the same for a parsed range and a computed one. */
+static void
+hnn_print_pairs(FILE *out, size_t n, hnn_print_item item, void *ctx)
+{
+    bool wrap = n > HNN_PRINT_PAIRS_PER_LINE;
+    fputc('[', out);
+    for (size_t k = 0; k < n; k++) {
+        if (wrap)
+            fputs(k == 0 ? "\n    " : k % HNN_PRINT_PAIRS_PER_LINE ? ", " : ",\n    ", out);
+        else if (k)
+            fputs(", ", out);
+        item(out, k, ctx);
+    }
+    fputs(wrap ? "\n  ]" : "]", out);
+}
+
+static void
+hnn_print_ast_item(FILE *out, size_t k, void *ctx)
+{
+    const hnn_ast_value **next = ctx;
+    (void)k;
+    hnn_ast_print_value(out, *next);
+    *next = (*next)->next;
+}
+
+static void
+hnn_ast_print_range(FILE *out, const hnn_ast_value *v)
+{
+    if (v->kind == HNN_AST_LIST && v->u.list.items && v->u.list.items->kind == HNN_AST_LIST) {
+        const hnn_ast_value *next = v->u.list.items;
+        hnn_print_pairs(out, v->u.list.count, hnn_print_ast_item, &next);
+    } else {
+        hnn_ast_print_value(out, v);
+    }
+}
+
 static void
 hnn_ast_print_settings(FILE *out, const char *keyword, const hnn_ast_setting *settings)
 {
@@ -129,7 +172,7 @@ hnn_ast_print(FILE *out, const hnn_ast_model *model)
             hnn_ast_print_value(out, s->value);
             if (s->range) {
                 fputs(" range ", out);
-                hnn_ast_print_value(out, s->range);
+                hnn_ast_print_range(out, s->range);
             }
             fputs(";\n", out);
             break;

@@ -125,18 +125,42 @@ hnn_range_unknown(void)
     return (hnn_value_range){.known = false};
 }
 
-/* The bound of sum_j w[j] * x_j + b over x_j in [lo, hi], per output, then over outputs. */
-static hnn_value_range
-hnn_range_affine(hnn_value_range in, const hnn_tensor *w, const hnn_tensor *b, size_t outputs)
+/* The bound of part k of a layer's values: element k of a vector, channel k
+ * of an image. An input declared with a range per element (or channel) has
+ * its own; any other layer, the bound of all its values. */
+static void
+hnn_range_part(const hnn_layer *in, size_t k, double *lo, double *hi)
 {
-    if (!in.known || !w->data || !b->data || !outputs)
+    if (in->op == HNN_OP_INPUT && in->u.input.n_ranges) {
+        *lo = in->u.input.range_lo[k];
+        *hi = in->u.input.range_hi[k];
+    } else {
+        *lo = in->range.lo;
+        *hi = in->range.hi;
+    }
+}
+
+/* The bound of sum_j w[j] * x_j + b, per output, then over outputs; x_j is
+ * part j / cols of the input (dense: cols 1, element j; conv2d: kh kw
+ * columns per input channel), with zeros when the window is padded. */
+static hnn_value_range
+hnn_range_affine(const hnn_layer *in, size_t cols, bool padded, const hnn_tensor *w, const hnn_tensor *b,
+                 size_t outputs)
+{
+    if (!in->range.known || !w->data || !b->data || !outputs)
         return hnn_range_unknown();
     size_t per = w->count / outputs;
     hnn_value_range r = {.known = true, .tight = false, .lo = INFINITY, .hi = -INFINITY};
     for (size_t i = 0; i < outputs; i++) {
         double lo = b->data[i], hi = b->data[i];
         for (size_t j = 0; j < per; j++) {
-            double a = w->data[i * per + j] * in.lo, c = w->data[i * per + j] * in.hi;
+            double xl, xh;
+            hnn_range_part(in, j / cols, &xl, &xh);
+            if (padded) {
+                xl = fmin(xl, 0);
+                xh = fmax(xh, 0);
+            }
+            double a = w->data[i * per + j] * xl, c = w->data[i * per + j] * xh;
             lo += a < c ? a : c;
             hi += a < c ? c : a;
         }
@@ -196,7 +220,7 @@ hnn_rule_dense(const hnn_sema_ctx *x)
     bool ok = hnn_sema_param(x, "weight", 2, wdim, "[units, inputs]", true, &l->u.dense.weight);
     ok &= hnn_sema_param(x, "bias", 1, bdim, "[units]", false, &l->u.dense.bias);
     if (ok)
-        l->range = hnn_range_affine(l->in[0]->range, &l->u.dense.weight, &l->u.dense.bias, units);
+        l->range = hnn_range_affine(l->in[0], 1, false, &l->u.dense.weight, &l->u.dense.bias, units);
     return ok;
 }
 
@@ -281,8 +305,8 @@ hnn_rule_conv2d(const hnn_sema_ctx *x)
     ok &= hnn_sema_param(x, "bias", 1, bdim, "[channels]", false, &l->u.conv2d.bias);
     if (ok) {
         bool padded = l->u.conv2d.padding[0] || l->u.conv2d.padding[1];
-        l->range = hnn_range_affine(hnn_range_with_zero(l->in[0]->range, padded), &l->u.conv2d.weight,
-                                    &l->u.conv2d.bias, ch);
+        l->range = hnn_range_affine(l->in[0], (size_t)l->u.conv2d.kernel[0] * l->u.conv2d.kernel[1], padded,
+                                    &l->u.conv2d.weight, &l->u.conv2d.bias, ch);
     }
     return ok;
 }
@@ -351,14 +375,19 @@ hnn_rule_batchnorm(const hnn_sema_ctx *x)
             return false;
         }
     }
-    /* y = a x + b per channel: exact, so a tight bound stays tight. */
-    hnn_value_range in = l->in[0]->range;
+    /* y = a x + b per channel: exact, so a tight bound stays tight, and an
+     * input's own range per channel makes it tight. */
+    const hnn_layer *from = l->in[0];
+    hnn_value_range in = from->range;
     if (in.known && var->data && l->u.batchnorm.gamma.data) {
-        hnn_value_range r = {.known = true, .tight = in.tight, .lo = INFINITY, .hi = -INFINITY};
+        bool per_part = from->op == HNN_OP_INPUT && from->u.input.n_ranges;
+        hnn_value_range r = {.known = true, .tight = in.tight || per_part, .lo = INFINITY, .hi = -INFINITY};
         for (size_t i = 0; i < var->count; i++) {
             double a = l->u.batchnorm.gamma.data[i] / sqrt(var->data[i] + l->u.batchnorm.eps);
             double b = l->u.batchnorm.beta.data[i] - a * l->u.batchnorm.mean.data[i];
-            double p = a * in.lo + b, q = a * in.hi + b;
+            double xl, xh;
+            hnn_range_part(from, i, &xl, &xh);
+            double p = a * xl + b, q = a * xh + b;
             r.lo = fmin(r.lo, fmin(p, q));
             r.hi = fmax(r.hi, fmax(p, q));
         }
@@ -703,6 +732,70 @@ hnn_sema_layer(hnn_sema *s, const hnn_ast_stmt *stmt, const hnn_ast_value *call,
         l->shape.rank = 0;
 }
 
+/* `range [[l1, h1], ...]`: one pair per element of a vector, per channel of
+ * an image. Every pair is checked, so one run reports all the bad ones. */
+static bool
+hnn_sema_input_pairs(hnn_sema *s, hnn_layer *l, const hnn_ast_value *v)
+{
+    bool image = l->shape.rank == 3;
+    uint32_t want = l->shape.dim[0];
+    if (v->u.list.count != want) {
+        hnn_diag_error(s->diag, v->loc, "'%s' has %u %s but its range lists %zu pair%s; give one [low, high] "
+                       "per %s, or one range for every value", l->name, want,
+                       image ? (want == 1 ? "channel" : "channels") : (want == 1 ? "element" : "elements"),
+                       v->u.list.count, v->u.list.count == 1 ? "" : "s", image ? "channel" : "element");
+        return false;
+    }
+    double *lo = hnn_arena_array(s->arena, want, sizeof *lo), *hi = hnn_arena_array(s->arena, want, sizeof *hi);
+    bool ok = true, uniform = true;
+    uint32_t k = 0;
+    for (const hnn_ast_value *p = v->u.list.items; p; p = p->next, k++) {
+        double r[2];
+        if (!hnn_sema_interval(s, p, hnn_arena_printf(s->arena, "pair %u of the input range", k + 1), r)) {
+            ok = false;
+            continue;
+        }
+        lo[k] = r[0];
+        hi[k] = r[1];
+        uniform &= k == 0 || (r[0] == lo[0] && r[1] == hi[0]);
+    }
+    if (!ok)
+        return false;
+    double hull_lo = lo[0], hull_hi = hi[0];
+    for (k = 1; k < want; k++) {
+        hull_lo = fmin(hull_lo, lo[k]);
+        hull_hi = fmax(hull_hi, hi[k]);
+    }
+    l->u.input.lo = hull_lo;
+    l->u.input.hi = hull_hi;
+    l->u.input.range_lo = lo;
+    l->u.input.range_hi = hi;
+    l->u.input.n_ranges = want;
+    /* The hull is reached, but a layer that treats every element alike
+     * (square, the pools) would take it for each element's range. */
+    l->range = (hnn_value_range){true, uniform, hull_lo, hull_hi};
+    return true;
+}
+
+/* `range [low, high]` for every value, or one pair per element (channel). */
+static bool
+hnn_sema_input_range(hnn_sema *s, hnn_layer *l, const hnn_ast_value *v)
+{
+    l->u.input.range_loc = v->loc;
+    bool pairs = false;
+    for (const hnn_ast_value *p = v->kind == HNN_AST_LIST ? v->u.list.items : NULL; p; p = p->next)
+        pairs |= p->kind == HNN_AST_LIST;
+    if (pairs)
+        return hnn_sema_input_pairs(s, l, v);
+    double r[2];
+    if (!hnn_sema_interval(s, v, "the input range", r))
+        return false;
+    l->u.input.lo = r[0];
+    l->u.input.hi = r[1];
+    l->range = (hnn_value_range){true, true, r[0], r[1]};
+    return true;
+}
+
 void
 hnn_sema_input(hnn_sema *s, const hnn_ast_stmt *stmt)
 {
@@ -767,13 +860,6 @@ hnn_sema_input(hnn_sema *s, const hnn_ast_stmt *stmt)
         l->shape.rank = 0;
         return;
     }
-    double r[2];
-    if (!hnn_sema_interval(s, stmt->range, "the input range", r)) {
+    if (!hnn_sema_input_range(s, l, stmt->range))
         l->shape.rank = 0;
-        return;
-    }
-    l->u.input.lo = r[0];
-    l->u.input.hi = r[1];
-    l->u.input.range_loc = stmt->range->loc;
-    l->range = (hnn_value_range){true, true, r[0], r[1]};
 }

@@ -150,8 +150,8 @@ uint32_t hnn_tir_fold_poly_factors(hnn_tir *tir, hnn_arena *arena);
  * A bound that overflows is left infinite: hnn_tir_verify then fails, and
  * hnn_tir_build reports it. */
 void hnn_tir_compute_ranges(hnn_tir *tir);
-/* The same for one node, from its inputs' bounds (INPUT: the model's input
- * range). Nodes own elem_lo/elem_hi arrays of `size` doubles. */
+/* The same for one node, from its inputs' bounds (INPUT: each element's
+ * declared range). Nodes own elem_lo/elem_hi arrays of `size` doubles. */
 void hnn_tir_compute_node_range(hnn_tir_node *node);
 
 /* Warns (once per layer, at the layer's `interval`) about every approximated

@@ -194,10 +194,8 @@ hnn_tir_compute_node_range(hnn_tir_node *n)
 {
     switch (n->kind) {
     case HNN_TIR_INPUT:
-        for (uint32_t i = 0; i < n->size; i++) {
-            n->elem_lo[i] = n->layer->u.input.lo;
-            n->elem_hi[i] = n->layer->u.input.hi;
-        }
+        for (uint32_t i = 0; i < n->size; i++)
+            hnn_input_element_range(n->layer, i, &n->elem_lo[i], &n->elem_hi[i]);
         break;
     case HNN_TIR_AFFINE:
         hnn_tir_range_affine(n);

@@ -201,9 +201,10 @@ bool hnn_train_data_load(const char *path, const char *idx_labels, const hnn_mod
                          const hnn_train_data *classes, hnn_train_data *out);
 void hnn_train_data_free(hnn_train_data *d);
 /* Checks a data set against the model: feature count, labels within the
- * output's classes; counts values outside the input range (returned). */
-bool hnn_train_data_check(const hnn_train_graph *g, const hnn_train_data *d, const char *what, hnn_diag *diag,
-                          size_t *outside_range);
+ * output's classes; clamps values into their elements' input ranges, as the
+ * key holder's encoder does, and counts them in *clamped. */
+bool hnn_train_data_check(const hnn_train_graph *g, hnn_train_data *d, const char *what, hnn_diag *diag,
+                          size_t *clamped);
 
 /* ---------------------------------------------------------------- weights (train_weights.c) */
 

@@ -111,8 +111,8 @@ hnn_train_data_load(const char *path, const char *idx_labels, const hnn_model *m
 }
 
 bool
-hnn_train_data_check(const hnn_train_graph *g, const hnn_train_data *d, const char *what, hnn_diag *diag,
-                     size_t *outside_range)
+hnn_train_data_check(const hnn_train_graph *g, hnn_train_data *d, const char *what, hnn_diag *diag,
+                     size_t *clamped)
 {
     (void)diag;
     const hnn_model *m = g->model;
@@ -136,11 +136,10 @@ hnn_train_data_check(const hnn_train_graph *g, const hnn_train_data *d, const ch
                 m->output->name, g->n_out);
         return false;
     }
-    size_t outside = 0;
-    double lo = m->input->u.input.lo, hi = m->input->u.input.hi;
-    for (size_t i = 0; i < (size_t)d->n * d->n_features; i++)
-        outside += !(d->x[i] >= lo && d->x[i] <= hi);
-    if (outside_range)
-        *outside_range = outside;
+    /* The network trained is the one that runs: the key holder's encoder
+     * clamps each value into its element's range. */
+    size_t n = hnn_input_clamp(m->input, d->x, d->n);
+    if (clamped)
+        *clamped = n;
     return true;
 }

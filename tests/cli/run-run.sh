@@ -146,7 +146,11 @@ printf '\037\213\010\000' >"$TMP/images.gz"
 case_ run-gzip-damaged 1 "images.gz: read error" "$HNNC" run "$DIR/small.hnn" --data "$TMP/images.gz"
 printf '3,0,0,cat\n-1,0.5,0.2,dog\n0,0,0,cat\n' >"$TMP/names.csv"
 case_ run-class-names 0 "classes: 0 = cat, 1 = dog" "$HNNC" run "$DIR/small.hnn" --data "$TMP/names.csv"
-case_ run-out-of-range-warning 0 "outside the model's input range" "$HNNC" run "$DIR/small.hnn" --data "$TMP/names.csv"
+case_ run-out-of-range-warning 0 "1 feature value of 1 sample in .* lies outside the model's input range" "$HNNC" run "$DIR/small.hnn" --data "$TMP/names.csv"
+# values outside the range are clamped by the encoder, for the plaintext reference too: counted and reported
+case_ run-clamped-text 0 "inputs: 1 value clamped into their declared ranges (1 sample)" "$HNNC" run "$DIR/small.hnn" --data "$TMP/names.csv"
+case_ run-clamped-json 0 '"clamped_values": 1,' "$HNNC" run "$DIR/small.hnn" --data "$TMP/names.csv" --json
+case_ encrypt-clamps 0 "1 feature value lies outside the model's input range; clamped to it" "$HNNC" encrypt "$DIR/small.hnn" --keys "$K" --data "$TMP/names.csv" -o "$TMP/clamped.hnnb"
 case_ help-lists-run 0 "keygen" "$HNNC" help
 
 echo "$passed passed, $failed failed"

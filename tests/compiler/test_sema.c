@@ -61,6 +61,62 @@ sema_inline_weights_and_bounds(void **state)
     hnn_test_done(&r);
 }
 
+/* `range [[l1, h1], ...]`: per element of a vector, per channel of an image;
+ * the hull for everything that asks for one range; dense and batchnorm on
+ * the input bound each element by its own pair; clamping per element. */
+static void
+sema_input_element_ranges(void **state)
+{
+    (void)state;
+    hnn_test_run r = hnn_test_check("model m {\n"
+                                    "  input x: vector(3) range [[0, 1], [-2, 2], [100, 4300]];\n"
+                                    "  layer b = batchnorm(x, gamma [1, 1, 1], beta [0, 0, 0], mean [0, 0, 100],\n"
+                                    "                      var [1, 4, 1e6]);\n"
+                                    "  layer d = dense(x, 1, weight [[2, -3, 0.001]], bias [0.5]);\n"
+                                    "  output add(b, b);\n"
+                                    "}\n");
+    assert_non_null(r.model);
+    const hnn_layer *x = r.model->input, *b = r.model->layers[1], *d = r.model->layers[2];
+    assert_int_equal(x->u.input.n_ranges, 3);
+    assert_true(x->u.input.lo == -2 && x->u.input.hi == 4300);
+    assert_true(x->range.known && !x->range.tight); /* the hull is no element's range */
+    double lo, hi;
+    hnn_input_element_range(x, 2, &lo, &hi);
+    assert_true(lo == 100 && hi == 4300);
+    /* (x - mean) / sqrt(var) per feature: [0, 1], [-1, 1], [0, 4.2] (eps aside), exact. */
+    assert_true(b->range.tight);
+    assert_true(fabs(b->range.lo + 1) < 1e-5 && fabs(b->range.hi - 4.2) < 1e-5);
+    /* 2 [0, 1] - 3 [-2, 2] + 0.001 [100, 4300] + 0.5 = [-5.4, 12.8]. */
+    assert_true(fabs(d->range.lo + 5.4) < 1e-12 && fabs(d->range.hi - 12.8) < 1e-12);
+    double row[6] = {-1, 3, 50, 0.5, 0, 5000};
+    assert_int_equal(hnn_input_clamp(x, row, 2), 4);
+    assert_true(row[0] == 0 && row[1] == 2 && row[2] == 100 && row[3] == 0.5 && row[4] == 0 && row[5] == 4300);
+    hnn_test_done(&r);
+
+    r = hnn_test_check("model m {\n  input img: image(2, 2, 2) range [[0, 1], [-5, 5]];\n  output img;\n}\n");
+    assert_non_null(r.model);
+    hnn_input_element_range(r.model->input, 3, &lo, &hi);
+    assert_true(lo == 0 && hi == 1);
+    hnn_input_element_range(r.model->input, 4, &lo, &hi);
+    assert_true(lo == -5 && hi == 5);
+    hnn_test_done(&r);
+
+    /* Pairs that are all the same are one range: its bound stays exact. */
+    r = hnn_test_check("model m {\n  input x: vector(2) range [[-1, 1], [-1, 1]];\n  output x;\n}\n");
+    assert_non_null(r.model);
+    assert_true(r.model->input->range.tight);
+    hnn_test_done(&r);
+
+    r = hnn_test_check("model m {\n  input x: vector(3) range [[0, 1], [1, 0]];\n  output x;\n}\n");
+    assert_null(r.model);
+    assert_diag(&r, "t.hnn:2:28: error: 'x' has 3 elements but its range lists 2 pairs");
+    hnn_test_done(&r);
+    r = hnn_test_check("model m {\n  input x: vector(2) range [[0, 1], [1, 0]];\n  output x;\n}\n");
+    assert_null(r.model);
+    assert_diag(&r, "t.hnn:2:37: error: pair 2 of the input range must have its low end below its high end");
+    hnn_test_done(&r);
+}
+
 static void
 sema_approximations_and_softargmax(void **state)
 {
@@ -200,6 +256,7 @@ main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sema_infers_shapes_through_image_layers),
         cmocka_unit_test(sema_inline_weights_and_bounds),
+        cmocka_unit_test(sema_input_element_ranges),
         cmocka_unit_test(sema_approximations_and_softargmax),
         cmocka_unit_test(sema_hints_and_train),
         cmocka_unit_test(sema_errors_do_not_cascade),

@@ -156,9 +156,10 @@ random_input(const hnn_tir *tir, uint64_t *seed, double *x)
     for (uint32_t i = 0; i < tir->input->size; i++) {
         /* A third of the inputs sit at a corner of the box, where linear
          * bounds are reached. */
+        double lo, hi;
+        hnn_input_element_range(in, i, &lo, &hi);
         uint64_t r = rng_next(seed) % 3;
-        x[i] = r == 0 ? in->u.input.lo : r == 1 ? in->u.input.hi
-                                                : rng_uniform(seed, in->u.input.lo, in->u.input.hi);
+        x[i] = r == 0 ? lo : r == 1 ? hi : rng_uniform(seed, lo, hi);
     }
 }
 
@@ -940,6 +941,38 @@ ranges_are_tight_where_they_can_be(void **state)
     tir_done(&c);
 }
 
+/* Each input element starts from its own range: the bound of a standardised
+ * logit over features of very different scales stays small (with the hull
+ * [0, 4300] for every feature it would be in the thousands), and is sound. */
+static void
+ranges_start_from_each_elements_own_range(void **state)
+{
+    (void)state;
+    tir_case c = tir_load_text("model m {\n"
+                               "  input x: vector(3) range [[0, 1], [-2, 2], [100, 4300]];\n"
+                               "  layer bn = batchnorm(x, gamma [1, 1, 1], beta [0, 0, 0], mean [0.5, 0, 2200],\n"
+                               "                       var [0.25, 1, 1e6], eps 1e-12);\n"
+                               "  layer d = dense(bn, 1, weight [[1, 2, 3]], bias [0.5]);\n"
+                               "  output sigmoid(d, degree 5, interval [-8, 8]);\n"
+                               "}\n");
+    assert_non_null(c.tir);
+    const hnn_tir_node *in = c.tir->input;
+    assert_true(in->elem_lo[0] == 0 && in->elem_hi[0] == 1);
+    assert_true(in->elem_lo[1] == -2 && in->elem_hi[1] == 2);
+    assert_true(in->elem_lo[2] == 100 && in->elem_hi[2] == 4300);
+    assert_true(in->range.lo == -2 && in->range.hi == 4300);
+    hnn_tir_simplify(c.tir, c.arena);
+    assert_verifies(c.tir);
+    /* bn+d: 2 (x0 - 0.5) + 2 x1 + 3 (x2 - 2200) / 1000 + 0.5, over the box:
+     * [-1 - 4 - 6.3 + 0.5, 1 + 4 + 6.3 + 0.5] = [-10.8, 11.8]. */
+    const hnn_tir_node *d = c.tir->output->in[0];
+    assert_int_equal(d->kind, HNN_TIR_AFFINE);
+    assert_close(d->range.lo, -10.8, 1e-9, "logit lo", 0);
+    assert_close(d->range.hi, 11.8, 1e-9, "logit hi", 0);
+    assert_ranges_sound(c.tir, 2000);
+    tir_done(&c);
+}
+
 /* A wide node of high degree takes the bucket path of tir_range.c (200
  * elements x degree 63 is over its budget): still sound, and near the
  * function's own range. */
@@ -1263,6 +1296,7 @@ main(void)
         cmocka_unit_test(simplify_conv_chain_into_one_sparse_map),
         cmocka_unit_test(simplify_drops_identities_and_respects_uses),
         cmocka_unit_test(ranges_are_tight_where_they_can_be),
+        cmocka_unit_test(ranges_start_from_each_elements_own_range),
         cmocka_unit_test(ranges_of_wide_high_degree_nodes),
         cmocka_unit_test(ranges_sound_after_simplify_on_every_model),
         cmocka_unit_test(interval_warnings_use_the_sharper_ranges),

@@ -74,6 +74,8 @@ e2e vector-residual "$DIR/models/res.hnn" 3
 e2e vector-f16-hoisted "$DIR/models/f16.hnn" 2
 e2e vector-f16-table "$DIR/models/f16.hnn" 2 --style table
 e2e vector-cnn "$DIR/models/cnn.hnn" 2
+e2e element-ranges-batch "$DIR/models/ranges.hnn" 64
+e2e channel-ranges-vector "$DIR/models/ranges-vec.hnn" 2
 e2e vector-softargmax "$DIR/../cli/small.hnn" 2
 e2e iris "$DIR/../golden/valid/iris.hnn" 3
 e2e iris-weights-file "$DIR/../golden/valid/iris.hnn" 2 --weights file

@@ -52,5 +52,11 @@ cmp -s "$tmp/iris.json" examples/iris/iris.weights.json && ok || ko "iris weight
 printf '1,2,3,a\n' >"$tmp/bad.csv"
 expect 1 "too few features" "$HNNC" train "$tmp/m.hnn" --data "$tmp/bad.csv" -o "$tmp/w.json"
 
+# values outside the range are clamped for training, as the encoder does
+printf '0,1,2,9,a\n1,2,3,4,b\n' >"$tmp/wide.csv"
+expect 0 "train on data outside the range" "$HNNC" train "$tmp/m.hnn" --data "$tmp/wide.csv" -o "$tmp/w4.json" -q
+grep -q "1 value in .* lies outside the input range of 'x'; clamped to it" "$tmp/err" && ok ||
+    ko "clamping reported"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
