@@ -42,7 +42,7 @@ read_all(const char *path, char **buf, size_t *len, char *err, size_t err_len)
     int got = 0;
     while (b) {
         if (n + 1 >= cap) {
-            if (cap > DATA_MAX_BYTES) {
+            if (cap >= DATA_MAX_BYTES) {
                 free(b);
                 gzclose(f);
                 return data_fail(err, err_len, "%s: larger than %zu MiB", path, DATA_MAX_BYTES >> 20);
