@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include "driver/driver.h"
+#include "front/bug.h"
 #include "front/front.h"
+#include "front/print.h"
 #include "train/train.h"
 
 static void
@@ -31,6 +33,10 @@ hnn_train_help(FILE *out)
           "  --epochs N      the number of epochs, instead of the train block's\n"
           "  --from-scratch  ignore the model's weights file and start from random weights drawn\n"
           "                  from the seed (how an example's weights are reproduced)\n"
+          "  --print-range   print a range clause for the input from the training data and stop:\n"
+          "                  per element (per channel of an image), [min, max] widened by the\n"
+          "                  margin on each side, not below 0 where the data is never negative\n"
+          "  --margin F      that margin, a fraction of max - min (default 0.05)\n"
           "  -q, --quiet     print only the final summary\n"
           "  -h, --help      print this help\n\n"
           "Same seed, same data, same weights, bit for bit. See docs/training.md.\n\n"
@@ -54,8 +60,9 @@ hnn_train_parse_u64(const char *s, uint64_t max, uint64_t *out)
 
 typedef struct hnn_train_cli {
     const char *model, *data, *out, *test, *labels, *test_labels;
-    bool seed_set, epochs_set, quiet, scratch;
+    bool seed_set, epochs_set, quiet, scratch, print_range;
     uint64_t seed, epochs;
+    double margin;
 } hnn_train_cli;
 
 static int
@@ -75,6 +82,13 @@ hnn_train_parse(int argc, char **argv, hnn_train_cli *c)
             c->quiet = true;
         } else if (strcmp(arg, "--from-scratch") == 0) {
             c->scratch = true;
+        } else if (strcmp(arg, "--print-range") == 0) {
+            c->print_range = true;
+        } else if (hnn_driver_opt(argc, argv, &i, "--margin", &value, &missing)) {
+            char *end = NULL;
+            c->margin = missing ? -1 : strtod(value, &end);
+            if (missing || !*value || *end || !(c->margin >= 0 && c->margin <= 10))
+                return hnn_driver_usage_error("train", "--margin needs a number from 0 to 10");
         } else if (hnn_driver_opt(argc, argv, &i, "--data", &value, &missing)) {
             if (missing || !value[0])
                 return hnn_driver_usage_error("train", "--data needs a file name");
@@ -111,7 +125,7 @@ hnn_train_parse(int argc, char **argv, hnn_train_cli *c)
         return hnn_driver_usage_error("train", "no model file given");
     if (!c->data)
         return hnn_driver_usage_error("train", "no training data given (--data FILE)");
-    if (!c->out)
+    if (!c->out && !c->print_range)
         return hnn_driver_usage_error("train", "no output file given (-o WEIGHTS.json)");
     return HNN_EXIT_OK;
 }
@@ -123,6 +137,21 @@ hnn_train_warn_range(const hnn_model *m, const char *file, size_t outside)
         fprintf(stderr, "hnnc: warning: %zu value%s in '%s' %s outside the input range of '%s'; clamped to it, "
                 "as the encoder does\n", outside, outside == 1 ? "" : "s", file, outside == 1 ? "lies" : "lie",
                 m->input->name);
+}
+
+/* The data has the model's width (the loader checked), and is not clamped yet. */
+static void
+hnn_train_print_range(const hnn_model *m, const hnn_train_data *d, double margin)
+{
+    size_t parts = m->input->shape.dim[0];
+    double *lo = malloc(parts * sizeof *lo), *hi = malloc(parts * sizeof *hi);
+    if (!lo || !hi)
+        hnn_fatal_oom();
+    hnn_train_data_ranges(m, d, margin, lo, hi);
+    hnn_print_input_range(stdout, lo, hi, parts);
+    putchar('\n');
+    free(lo);
+    free(hi);
 }
 
 static int
@@ -139,6 +168,11 @@ hnn_train_session(const hnn_train_cli *c, hnn_driver_session *ses)
     hnn_train_data data, test = {0};
     if (!hnn_train_data_load(c->data, c->labels, m, NULL, &data))
         return HNN_EXIT_USER;
+    if (c->print_range) {
+        hnn_train_print_range(m, &data, c->margin);
+        hnn_train_data_free(&data);
+        return HNN_EXIT_OK;
+    }
     int status = HNN_EXIT_USER;
     size_t outside = 0;
     if (!hnn_train_data_check(g, &data, c->data, ses->diag, &outside))
@@ -183,7 +217,7 @@ done:
 static int
 hnn_train_run(int argc, char **argv)
 {
-    hnn_train_cli c = {0};
+    hnn_train_cli c = {.margin = 0.05};
     int status = hnn_train_parse(argc, argv, &c);
     if (status < 0)
         return HNN_EXIT_OK;

@@ -144,6 +144,31 @@ hnn_ast_print_range(FILE *out, const hnn_ast_value *v)
     }
 }
 
+typedef struct hnn_print_bounds {
+    const double *lo, *hi;
+} hnn_print_bounds;
+
+static void
+hnn_print_bounds_item(FILE *out, size_t k, void *ctx)
+{
+    const hnn_print_bounds *b = ctx;
+    char lo[64], hi[64];
+    hnn_ast_format_number(lo, sizeof lo, b->lo[k], b->lo[k] == floor(b->lo[k]));
+    hnn_ast_format_number(hi, sizeof hi, b->hi[k], b->hi[k] == floor(b->hi[k]));
+    fprintf(out, "[%s, %s]", lo, hi);
+}
+
+void
+hnn_print_input_range(FILE *out, const double *lo, const double *hi, size_t n)
+{
+    hnn_print_bounds b = {lo, hi};
+    fputs("range ", out);
+    if (n == 1)
+        hnn_print_bounds_item(out, 0, &b);
+    else
+        hnn_print_pairs(out, n, hnn_print_bounds_item, &b);
+}
+
 static void
 hnn_ast_print_settings(FILE *out, const char *keyword, const hnn_ast_setting *settings)
 {

@@ -206,6 +206,15 @@ void hnn_train_data_free(hnn_train_data *d);
 bool hnn_train_data_check(const hnn_train_graph *g, hnn_train_data *d, const char *what, hnn_diag *diag,
                           size_t *clamped);
 
+/* A range clause for the model's input from the data (`hnnc train
+ * --print-range`): per part (element of a vector, channel of an image), the
+ * data's min and max widened by `margin` times their spread on each side
+ * (not below zero for a part with no negative value; a constant part by at
+ * least 1 % of its value, or of 1), rounded outward to three significant
+ * digits of the width. lo and hi hold the input's first dimension of
+ * entries. The data must not be clamped yet. */
+void hnn_train_data_ranges(const hnn_model *m, const hnn_train_data *d, double margin, double *lo, double *hi);
+
 /* ---------------------------------------------------------------- weights (train_weights.c) */
 
 /* Writes every tensor not written inline in the model as a weights file

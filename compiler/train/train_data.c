@@ -143,3 +143,44 @@ hnn_train_data_check(const hnn_train_graph *g, hnn_train_data *d, const char *wh
         *clamped = n;
     return true;
 }
+
+/* One end widened and rounded outward to a multiple of q; `down` for the low end. */
+static double
+hnn_train_round_out(double v, double q, bool down)
+{
+    double k = v / q;
+    if (fabs(k - nearbyint(k)) < 1e-9 * fmax(1.0, fabs(k)))
+        k = nearbyint(k); /* already a multiple, up to the division's rounding */
+    double r = (down ? floor(k) : ceil(k)) * q;
+    /* q's multiples are not exact in binary: a short decimal that still
+     * lies beyond v reads best. */
+    char buf[32];
+    snprintf(buf, sizeof buf, "%.6g", r);
+    double t = strtod(buf, NULL);
+    return (down ? t <= v : t >= v) ? t : r;
+}
+
+void
+hnn_train_data_ranges(const hnn_model *m, const hnn_train_data *d, double margin, double *lo, double *hi)
+{
+    const hnn_layer *in = m->input;
+    size_t parts = in->shape.dim[0], per = hnn_shape_count(in->shape) / parts;
+    for (size_t k = 0; k < parts; k++) {
+        double a = INFINITY, b = -INFINITY;
+        for (uint32_t s = 0; s < d->n; s++)
+            for (size_t j = k * per; j < (k + 1) * per; j++) {
+                a = fmin(a, d->x[(size_t)s * d->n_features + j]);
+                b = fmax(b, d->x[(size_t)s * d->n_features + j]);
+            }
+        double width = b > a ? b - a : fmax(fabs(a), 1.0);
+        /* A constant column still needs a range with two ends. */
+        double pad = b > a ? margin * width : fmax(margin, 0.01) * width;
+        double l = a - pad, h = b + pad;
+        if (a >= 0 && l < 0)
+            l = 0; /* a measure that is never negative stays so */
+        /* Three significant digits of the width: 0.0475, not 0.047512. */
+        double q = pow(10, floor(log10(h - l)) - 2);
+        lo[k] = hnn_train_round_out(l, q, true);
+        hi[k] = hnn_train_round_out(h, q, false);
+    }
+}

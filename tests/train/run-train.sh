@@ -52,6 +52,16 @@ cmp -s "$tmp/iris.json" examples/iris/iris.weights.json && ok || ko "iris weight
 printf '1,2,3,a\n' >"$tmp/bad.csv"
 expect 1 "too few features" "$HNNC" train "$tmp/m.hnn" --data "$tmp/bad.csv" -o "$tmp/w.json"
 
+# --print-range: per element, [min, max] widened by the margin (not below 0
+# for a column never negative), rounded outward to 3 digits of the width.
+printf '0,-1,100,5,a\n1,1,4300,5,b\n0.5,0,200,5,a\n' >"$tmp/scales.csv"
+expect 0 "--print-range" "$HNNC" train "$tmp/m.hnn" --data "$tmp/scales.csv" --print-range
+[ "$(cat "$tmp/out")" = "range [[0, 1.05], [-1.1, 1.1], [0, 4510], [4.75, 5.25]]" ] && ok ||
+    ko "--print-range clause (got '$(cat "$tmp/out")')"
+expect 0 "--margin 0" "$HNNC" train "$tmp/m.hnn" --data "$tmp/scales.csv" --print-range --margin 0
+[ "$(cat "$tmp/out")" = "range [[0, 1], [-1, 1], [100, 4300], [4.95, 5.05]]" ] && ok ||
+    ko "--margin 0 clause (got '$(cat "$tmp/out")')"
+expect 2 "bad margin" "$HNNC" train "$tmp/m.hnn" --data "$tmp/scales.csv" --print-range --margin -1
 # values outside the range are clamped for training, as the encoder does
 printf '0,1,2,9,a\n1,2,3,4,b\n' >"$tmp/wide.csv"
 expect 0 "train on data outside the range" "$HNNC" train "$tmp/m.hnn" --data "$tmp/wide.csv" -o "$tmp/w4.json" -q
