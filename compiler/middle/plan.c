@@ -342,8 +342,10 @@ hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *a
     hnn_tir_fold_poly_factors(plan->tir, arena);
     if (!check_tir(opt, plan->tir, "tir-simplify", diag, model))
         return NULL;
-    /* Activation intervals against the bounds sharpened by merging. */
+    /* Activation intervals against the bounds sharpened by merging; then
+     * the plan takes the intervals at their word (tir.h). */
     hnn_tir_check_intervals(plan->tir, diag);
+    hnn_tir_assume_intervals(plan->tir);
     if (dump_here(opt, "tir-simplify"))
         hnn_tir_print(dump_file(opt), plan->tir);
 

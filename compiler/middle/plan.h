@@ -101,6 +101,10 @@ hnn_hir *hnn_plan_insert_refresh(const hnn_hir *hir, const bool *after, uint32_t
 /* Sets each REFRESH's mask bound (its `c`) after the scales pass; returns the
  * smallest number of hiding bits among them (40 when there is none). */
 uint32_t hnn_plan_refresh_masks(hnn_plan *plan, uint32_t precision_bits);
+/* The bound on |values| the REFRESH nodes of tensor-IR node `tir_node`
+ * carry, in the units of the HE IR (a fitted activation's change of
+ * variable may be folded into the AFFINE before it); at least 1e-3. */
+double hnn_plan_refresh_bound(const hnn_plan *plan, uint32_t tir_node);
 
 /* Estimated server milliseconds to evaluate `samples` samples with the plan
  * (default cost table): the evaluations the packing needs (batch: one per

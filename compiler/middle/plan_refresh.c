@@ -49,10 +49,33 @@ hnn_plan_insert_refresh(const hnn_hir *old, const bool *after, uint32_t n_tir, h
 }
 
 /*
+ * The bound on |values| a REFRESH carries: its tensor-IR node's range, in
+ * the units the HE IR holds the node in. An AFFINE whose sole reader is a
+ * fitted activation carries t = alpha y + beta, the activation's change of
+ * variable folded into the map by both lowerings (lower.c,
+ * lower_vector.c), not y.
+ */
+double
+hnn_plan_refresh_bound(const hnn_plan *plan, uint32_t tir_node)
+{
+    const hnn_tir_node *t = plan->tir->nodes[tir_node];
+    double lo = t->range.lo, hi = t->range.hi;
+    const hnn_tir_node *next = t->kind == HNN_TIR_AFFINE ? hnn_tir_sole_reader(plan->tir, t) : NULL;
+    if (next && next->kind == HNN_TIR_POLY && !next->u.poly.power) {
+        double alpha, beta;
+        hnn_cheb_affine(&next->u.poly.cheb, &alpha, &beta);
+        lo = alpha * lo + beta;
+        hi = alpha * hi + beta;
+    }
+    return fmax(fmax(fabs(lo), fabs(hi)), 1e-3);
+}
+
+/*
  * The mask a server adds before a refresh (the REFRESH node's `c`): each
  * slot gets a uniform value in [-M, M] with M = B 2^k, B the bound on the
- * refreshed values, so the key holder's view of a slot is within
- * statistical distance 2^-k of a value independent of the slot's content.
+ * refreshed values (hnn_plan_refresh_bound), so the key holder's view of a
+ * slot is within statistical distance 2^-k of a value independent of the
+ * slot's content.
  * k is as large as both limits allow:
  *   - the modulus at the refresh level: B + M must stay below Q_l / (4 D_l);
  *   - double precision: the key holder re-encodes v + r, whose FFTs
@@ -73,8 +96,7 @@ hnn_plan_refresh_masks(hnn_plan *plan, uint32_t precision_bits)
         if (n->op != HNN_HIR_REFRESH)
             continue;
         const hnn_hir_node *a = &h->nodes[n->a];
-        const hnn_tir_node *t = plan->tir->nodes[n->tir];
-        double bound = fmax(fmax(fabs(t->range.lo), fabs(t->range.hi)), 1e-3);
+        double bound = hnn_plan_refresh_bound(plan, n->tir);
         double log_q = 0;
         for (uint32_t l = 0; l <= a->level; l++)
             log_q += log2((double)plan->primes[l]);

@@ -110,6 +110,10 @@ typedef struct node_info {
     double a, b, enc, d;
     uint8_t cat, dcat;
     double total;       /* forward bound of the node's error (second-order terms) */
+    /* The estimate's versions: a forward magnitude of the error that adds
+     * the errors of different operands in quadrature (independent), and the
+     * deterministic local error with its second-order part from those. */
+    double mag, d_est;
 } node_info;
 
 typedef struct hir_state {
@@ -251,10 +255,21 @@ bound_node(hir_state *s, uint32_t i)
     node_info *x = &s->info[i];
     double lo, hi;
     interval(s, i, &lo, &hi);
+    /* A bound the plan assumes starts a new source (the samples of the old
+     * one would leave it). */
+    bool assumed = false;
+    if (s->ring->assume_lo) {
+        double alo = s->ring->assume_lo[i], ahi = s->ring->assume_hi[i];
+        if (alo <= hi && lo <= ahi && (lo < alo || hi > ahi)) {
+            lo = fmax(lo, alo);
+            hi = fmin(hi, ahi);
+            assumed = true;
+        }
+    }
     x->lo = lo;
     x->hi = hi;
     x->smp = NULL;
-    bool fresh = starts_source(n, s->info);
+    bool fresh = assumed || starts_source(n, s->info);
     const node_info *a = hnn_hir_op_operands(n->op) >= 1 ? &s->info[n->a] : NULL;
     const node_info *b = hnn_hir_op_operands(n->op) >= 2 ? &s->info[n->b] : NULL;
     if (!fresh) {
@@ -371,7 +386,7 @@ local_errors(hir_state *s, uint32_t i)
     x->a = x->b = x->enc = x->d = 0;
     x->cat = HNN_PRECISION_ENCODE;
     x->dcat = HNN_PRECISION_ENCODE;
-    double carried = 0;
+    double carried = 0, carried_est = a ? a->mag : 0;
     switch (n->op) {
     case HNN_HIR_INPUT:
         fresh_noise(s, n->scale, x);
@@ -411,6 +426,7 @@ local_errors(hir_state *s, uint32_t i)
         double cs = n->c_scale > 0 ? n->c_scale : 1;
         x->d = maxabs(a) * (0.5 / cs + fabs(n->c) * DBL_EPSILON);
         carried = fabs(n->c) * a->total;
+        carried_est = fabs(n->c) * a->mag;
         break;
     }
     case HNN_HIR_ADD_CONST:
@@ -423,6 +439,7 @@ local_errors(hir_state *s, uint32_t i)
         double cs = n->c_scale > 0 ? n->c_scale : 1, m = maxabs(a);
         x->enc = m * m * (N / 2) * (1.0 / 12) / (cs * cs);
         carried = fmax(fabs(plo), fabs(phi)) * a->total;
+        carried_est = fmax(fabs(plo), fabs(phi)) * a->mag;
         break;
     }
     case HNN_HIR_ADD_PT:
@@ -433,16 +450,22 @@ local_errors(hir_state *s, uint32_t i)
         x->dcat = HNN_PRECISION_PRODUCT;
         x->d = a->total * b->total;
         carried = maxabs(b) * a->total + maxabs(a) * b->total;
+        x->d_est = a->mag * b->mag;
+        carried_est = n->a == n->b ? 2 * maxabs(a) * a->mag : hypot(maxabs(b) * a->mag, maxabs(a) * b->mag);
         break;
     case HNN_HIR_ADD:
     case HNN_HIR_SUB:
         carried = a->total + b->total;
+        carried_est = n->a == n->b ? 2 * a->mag : hypot(a->mag, b->mag);
         break;
     default: /* NEGATE, DROP_LEVEL */
         carried = a->total;
         break;
     }
+    if (n->op != HNN_HIR_MUL_CT)
+        x->d_est = x->d;
     x->total = carried + local_magnitude(s, x) + x->d;
+    x->mag = carried_est + local_magnitude(s, x) + x->d_est;
 }
 
 /* Derivative bounds towards the operands. */
@@ -518,8 +541,9 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
     const bool vec = h->packing != HNN_HIR_PACK_BATCH;
     const size_t W = vec ? (h->period ? h->period : 1) : 1;
     for (uint32_t k = 0; k < h->n_outputs; k++) {
-        noise[k].est_var_plain = noise[k].est_var_key = 0;
+        noise[k].est_var_plain = noise[k].est_var_key = noise[k].est_det = 0;
         memset(noise[k].est_var_by, 0, sizeof noise[k].est_var_by);
+        memset(noise[k].est_det_by, 0, sizeof noise[k].est_det_by);
     }
     size_t nn = h->n_nodes ? h->n_nodes : 1;
     double *val = NULL, *g = NULL, *in = NULL;
@@ -538,6 +562,8 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
             noise[k].est_var_plain = noise[k].var_plain;
             noise[k].est_var_key = noise[k].var_key;
             memcpy(noise[k].est_var_by, noise[k].var_by, sizeof noise[k].var_by);
+            noise[k].est_det = noise[k].det;
+            memcpy(noise[k].est_det_by, noise[k].det_by, sizeof noise[k].det_by);
         }
         return true;
     }
@@ -569,22 +595,29 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
                 default: v[j] = a[j]; break;
                 }
             }
+            if (s->ring->assume_lo)
+                for (size_t j = 0; j < W; j++)
+                    v[j] = fmin(fmax(v[j], s->ring->assume_lo[i]), s->ring->assume_hi[i]);
         }
         for (uint32_t k = 0; k < h->n_outputs; k++) {
             hnn_precision_noise *o = &noise[k];
             uint32_t top = h->outputs[k];
             memset(g, 0, ((size_t)top + 1) * W * sizeof *g);
             g[(size_t)top * W + (vec ? k % W : 0)] = 1;
-            double vp = 0, vk = 0, by[HNN_PRECISION__COUNT] = {0};
+            double vp = 0, vk = 0, by[HNN_PRECISION__COUNT] = {0}, de = 0, de_by[HNN_PRECISION__COUNT] = {0};
             for (uint32_t i = top + 1; i-- > 0;) {
                 const double *gi = g + (size_t)i * W;
-                double g2 = 0;
-                for (size_t j = 0; j < W; j++)
+                double g2 = 0, g1 = 0;
+                for (size_t j = 0; j < W; j++) {
                     g2 += gi[j] * gi[j];
+                    g1 += fabs(gi[j]);
+                }
                 if (g2 == 0)
                     continue;
                 const node_info *x = &s->info[i];
                 const hnn_hir_node *n = &h->nodes[i];
+                de += g1 * x->d_est;
+                de_by[x->dcat] += g1 * x->d_est;
                 vp += g2 * (x->a + x->enc);
                 vk += g2 * x->b;
                 by[x->cat] += g2 * (x->a + x->b);
@@ -614,6 +647,10 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
                 memcpy(o->est_var_by, by, sizeof by);
             o->est_var_plain = fmax(o->est_var_plain, vp);
             o->est_var_key = fmax(o->est_var_key, vk);
+            if (de > o->est_det) {
+                o->est_det = de;
+                memcpy(o->est_det_by, de_by, sizeof de_by);
+            }
         }
     }
     free(val);
@@ -878,6 +915,50 @@ tail_on_grid(const double *tau, double var_plain, double var_key)
     return sqrt(v) * tau[t < 0 ? 0 : t > TAIL_GRID ? TAIL_GRID : t];
 }
 
+/*
+ * The bounds the plan assumes per HE IR node (2 n_nodes doubles, lows then
+ * highs; NULL when memory runs out): at a REFRESH, the mask's bound; where a
+ * fitted activation's program reads its input, the activation's interval,
+ * in the input's units: t in [-1, 1] when the AFFINE before it folds the
+ * change of variable (lower.c), the interval itself otherwise.
+ */
+static double *
+assumed_bounds(const hnn_plan *plan)
+{
+    const hnn_hir *h = plan->hir;
+    const hnn_tir *tir = plan->tir;
+    size_t n = h->n_nodes ? h->n_nodes : 1;
+    double *lo = malloc(2 * n * sizeof *lo), *hi = lo ? lo + h->n_nodes : NULL;
+    if (!lo)
+        return NULL;
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        lo[i] = -INFINITY;
+        hi[i] = INFINITY;
+    }
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        const hnn_hir_node *u = &h->nodes[i];
+        if (u->op == HNN_HIR_REFRESH) {
+            double m = hnn_plan_refresh_bound(plan, u->tir);
+            lo[i] = fmax(lo[i], -m);
+            hi[i] = fmin(hi[i], m);
+        }
+        const hnn_tir_node *p = u->tir < tir->n_nodes ? tir->nodes[u->tir] : NULL;
+        if (!p || !is_fitted(p))
+            continue;
+        for (unsigned k = 0; k < hnn_hir_op_operands(u->op); k++) {
+            uint32_t a = k ? u->b : u->a;
+            uint32_t ta = h->nodes[a].tir;
+            if (ta == u->tir || ta >= tir->n_nodes)
+                continue;
+            const hnn_tir_node *x = tir->nodes[ta];
+            bool folded = x->kind == HNN_TIR_AFFINE && hnn_tir_sole_reader(tir, x) == p;
+            lo[a] = fmax(lo[a], folded ? -1.0 : p->u.poly.cheb.lo);
+            hi[a] = fmin(hi[a], folded ? 1.0 : p->u.poly.cheb.hi);
+        }
+    }
+    return lo;
+}
+
 bool
 hnn_precision_estimate(const hnn_plan *plan, hnn_precision_result *out)
 {
@@ -902,6 +983,8 @@ hnn_precision_estimate(const hnn_plan *plan, hnn_precision_result *out)
         lo[j] = j < in->size ? elem_lo(in, j) : in->range.lo;
         hi[j] = j < in->size ? elem_hi(in, j) : in->range.hi;
     }
+    double *assume_lo = ok ? assumed_bounds(plan) : NULL, *assume_hi = assume_lo ? assume_lo + h->n_nodes : NULL;
+    ok = ok && assume_lo != NULL;
     hnn_precision_ring ring = {
         .log_n = spec->log_n,
         .primes = plan->primes,
@@ -910,6 +993,8 @@ hnn_precision_estimate(const hnn_plan *plan, hnn_precision_result *out)
         .alpha = alpha,
         .input_lo = lo,
         .input_hi = hi,
+        .assume_lo = assume_lo,
+        .assume_hi = assume_hi,
     };
     ok = ok && hnn_precision_hir(h, &ring, noise) && approx_forward(&ap);
     if (ok) {
@@ -933,7 +1018,7 @@ hnn_precision_estimate(const hnn_plan *plan, hnn_precision_result *out)
             const hnn_precision_noise *z = &noise[q];
             double tail = tail_on_grid(tau, z->est_var_plain, z->est_var_key);
             double bound = tail_on_grid(tau, z->var_plain, z->var_key);
-            double ckks = tail + z->det, approx = paired ? ae[q] : approx_all;
+            double ckks = tail + z->est_det, approx = paired ? ae[q] : approx_all;
             out->ckks_error = fmax(out->ckks_error, ckks);
             out->ckks_bound = fmax(out->ckks_bound, bound + z->det);
             out->approx_error = fmax(out->approx_error, approx);
@@ -948,7 +1033,7 @@ hnn_precision_estimate(const hnn_plan *plan, hnn_precision_result *out)
         for (int src = 0; src < HNN_PRECISION__COUNT; src++)
             var += w->est_var_by[src];
         for (int src = 0; src < HNN_PRECISION__COUNT; src++)
-            out->by_source[src] = (var > 0 ? worst_tail * w->est_var_by[src] / var : 0) + w->det_by[src];
+            out->by_source[src] = (var > 0 ? worst_tail * w->est_var_by[src] / var : 0) + w->est_det_by[src];
         uint32_t elem = 0;
         if (paired)
             elem = out->worst_output;
@@ -975,6 +1060,7 @@ hnn_precision_estimate(const hnn_plan *plan, hnn_precision_result *out)
     free(lo);
     free(hi);
     free(noise);
+    free(assume_lo);
     return ok;
 }
 

@@ -73,11 +73,18 @@ const char *hnn_precision_source_name(hnn_precision_source s);
  *          estimate the plan reports. */
 typedef struct hnn_precision_noise {
     double var_plain, var_key;
-    double det;                               /* deterministic bound (both versions) */
+    double det;                               /* deterministic bound (the bound's version) */
     double var_by[HNN_PRECISION__COUNT];      /* var_plain + var_key by source */
     double det_by[HNN_PRECISION__COUNT];
     double est_var_plain, est_var_key;        /* each the largest over the samples */
     double est_var_by[HNN_PRECISION__COUNT];  /* at the sample of largest variance */
+    /* The deterministic part at the sampled inputs: each local error times
+     * the exact |derivative| there, the second-order products taken from
+     * forward error magnitudes that add different operands' errors in
+     * quadrature (a bound would add them, and compound a worst-case gain
+     * per layer); the largest over the samples, and its split. */
+    double est_det;
+    double est_det_by[HNN_PRECISION__COUNT];
 } hnn_precision_noise;
 
 /* What hnn_precision_hir needs from the plan: the ring, the chain, the key
@@ -88,6 +95,12 @@ typedef struct hnn_precision_ring {
     unsigned n_data_primes, n_special_primes;
     unsigned alpha;             /* data primes per key-switching digit */
     const double *input_lo, *input_hi; /* per HE IR input: batch, per node.pt; vector, per slot */
+    /* Per HE IR node, NULL for none: bounds the plan assumes the node's
+     * values keep (-/+INFINITY: none): at a REFRESH, the bound its mask is
+     * sized for (hnn_plan_refresh_bound); at the input of an approximated
+     * activation's program, its interval (tir_range.c). Value bounds and
+     * sampled values are kept within them. */
+    const double *assume_lo, *assume_hi;
 } hnn_precision_ring;
 
 /* The CKKS error of every output of h (noise[k] for h->outputs[k]); false

@@ -23,8 +23,10 @@
  *   - ADD: both inputs and the node have the same size.
  *   - SOFTARGMAX: only as the output, T > 0.
  *   - range: lo <= hi, finite, a sound bound on every value of the node for
- *     inputs in the model's input range; elem_lo/elem_hi, when present,
- *     are finite per-element bounds within it.
+ *     inputs in the model's input range (after hnn_tir_assume_intervals:
+ *     for those that also keep every approximated activation's input in its
+ *     interval); elem_lo/elem_hi, when present, are finite per-element
+ *     bounds within it.
  *   - uses: the number of nodes (and the output) reading this node; every
  *     node but the output is used (layers the output does not depend on
  *     are not lowered).
@@ -91,6 +93,9 @@ struct hnn_tir_node {
             const double *power;
             uint32_t power_degree;
             bool auto_degree; /* the model said `degree auto` */
+            /* Set by hnn_tir_assume_intervals: the input is taken to lie
+             * in the interval (fitted activations only). */
+            bool assume_interval;
         } poly;
         struct {
             double temperature;
@@ -160,6 +165,16 @@ void hnn_tir_compute_node_range(hnn_tir_node *node);
  * hnn_tir_simplify. Layers the front end already warned about (their input's
  * bound was exact) are skipped. Returns the number of warnings. */
 uint32_t hnn_tir_check_intervals(const hnn_tir *tir, hnn_diag *diag);
+
+/* The planner's assumption: each approximated activation's input lies in
+ * its declared interval, as the input lies in its declared range. Marks
+ * every fitted POLY (assume_interval) and recomputes the ranges, which then
+ * bound such a node by its polynomial on its interval (cut to the input's
+ * bound): sound for inputs that keep every activation's input inside its
+ * interval, no longer for all inputs in the model's range. Run after
+ * hnn_tir_check_intervals, which warns where the bounds cannot show it.
+ * Returns the activations whose computed input bound leaves the interval. */
+uint32_t hnn_tir_assume_intervals(hnn_tir *tir);
 
 /* Checks every invariant above; on failure writes what is wrong to `why`
  * and returns false. Run after every pass in tests and debug builds. */

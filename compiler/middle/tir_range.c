@@ -124,6 +124,18 @@ hnn_tir_poly_bound_pieces(const hnn_cheb *p, const double *cosines, double a, do
     }
 }
 
+/* A POLY marked by hnn_tir_assume_intervals is bounded on the part of its
+ * input's bound inside its interval (a bound wholly outside is kept). */
+static void
+hnn_tir_assume_interval(const hnn_tir_node *n, double *x0, double *x1)
+{
+    const hnn_cheb *p = &n->u.poly.cheb;
+    if (!n->u.poly.assume_interval || *x1 < p->lo || *x0 > p->hi)
+        return;
+    *x0 = fmax(*x0, p->lo);
+    *x1 = fmin(*x1, p->hi);
+}
+
 /*
  * Each element is bounded on its own interval, cut into pieces (elements
  * with the interval of the one before reuse its bound, which is the common
@@ -147,6 +159,7 @@ hnn_tir_range_poly(hnn_tir_node *n)
         double last_lo = NAN, last_hi = NAN, lo = 0, hi = 0;
         for (uint32_t i = 0; i < n->size; i++) {
             double x0 = in->elem_lo[i], x1 = in->elem_hi[i];
+            hnn_tir_assume_interval(n, &x0, &x1);
             if (!(x0 == last_lo && x1 == last_hi))
                 hnn_tir_poly_bound_pieces(p, cosines, x0, x1, HNN_TIR_POLY_PIECES, &lo, &hi);
             last_lo = x0;
@@ -158,6 +171,7 @@ hnn_tir_range_poly(hnn_tir_node *n)
         return;
     }
     double a = in->range.lo, b = in->range.hi;
+    hnn_tir_assume_interval(n, &a, &b);
     uint32_t nb = b > a ? HNN_TIR_RANGE_BUCKETS : 1;
     double edge[HNN_TIR_RANGE_BUCKETS + 1], blo[HNN_TIR_RANGE_BUCKETS], bhi[HNN_TIR_RANGE_BUCKETS];
     double width = (b - a) / nb;
@@ -167,6 +181,11 @@ hnn_tir_range_poly(hnn_tir_node *n)
         hnn_tir_poly_bound(p, cosines, edge[j], edge[j + 1], &blo[j], &bhi[j]);
     for (uint32_t i = 0; i < n->size; i++) {
         double x0 = in->elem_lo[i], x1 = in->elem_hi[i];
+        hnn_tir_assume_interval(n, &x0, &x1);
+        if (x0 < a || x1 > b) { /* wholly outside the interval: bounded alone */
+            hnn_tir_poly_bound(p, cosines, x0, x1, &n->elem_lo[i], &n->elem_hi[i]);
+            continue;
+        }
         uint32_t k0 = 0, k1 = nb - 1;
         if (width > 0) {
             double f0 = floor((x0 - a) / width), f1 = floor((x1 - a) / width);
@@ -242,6 +261,32 @@ hnn_tir_is_approximation(hnn_op op)
            op == HNN_OP_EXP;
 }
 
+/*
+ * The planner's assumption (tir.h): interval arithmetic through trained
+ * dense layers overestimates a network's values by a factor that compounds
+ * with every layer (orders of magnitude after a few), so a deep network's
+ * sound bounds, and with them q0 and the refresh masks, are useless. The
+ * declared interval of an approximated activation is where the model says
+ * its input lies, as the input range is for the input: the planner takes
+ * it at its word, after hnn_tir_check_intervals has warned where it cannot
+ * prove it.
+ */
+uint32_t
+hnn_tir_assume_intervals(hnn_tir *tir)
+{
+    uint32_t relied = 0;
+    for (uint32_t i = 0; i < tir->n_nodes; i++) {
+        hnn_tir_node *n = tir->nodes[i];
+        if (n->kind != HNN_TIR_POLY || n->u.poly.power)
+            continue;
+        n->u.poly.assume_interval = true;
+        const hnn_value_range r = n->in[0]->range;
+        relied += r.lo < n->u.poly.cheb.lo || r.hi > n->u.poly.cheb.hi;
+    }
+    hnn_tir_compute_ranges(tir);
+    return relied;
+}
+
 uint32_t
 hnn_tir_check_intervals(const hnn_tir *tir, hnn_diag *diag)
 {
@@ -261,8 +306,9 @@ hnn_tir_check_intervals(const hnn_tir *tir, hnn_diag *diag)
         if (f.known && f.tight && (f.lo < lo || f.hi > hi))
             continue; /* the front end said so already */
         hnn_diag_warning(diag, l->u.approx.interval_loc, "the interval [%g, %g] of %s '%s' does not "
-                         "cover its input, whose values can reach [%.4g, %.4g]; the approximation is "
-                         "wrong outside the interval", lo, hi, hnn_op_name(l->op), l->name, r.lo, r.hi);
+                         "cover its input, whose values can reach [%.4g, %.4g]; the plan assumes they stay "
+                         "inside (outside, the approximation and the plan's bounds are wrong)", lo, hi,
+                         hnn_op_name(l->op), l->name, r.lo, r.hi);
         warnings++;
     }
     return warnings;

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "back/exec.h"
+#include "middle/tir.h"
 #include "front/front.h"
 #include "middle/plan.h"
 #include "middle/precision.h"
@@ -141,11 +142,243 @@ deep_network_runs_with_refreshes(void **state)
     hnn_arena_free(arena);
 }
 
+/*
+ * A deep relu network (6 dense layers of 8 with degree-3 relu fits on
+ * [-2, 2], weights uniform in +-0.7) whose typical values stay in the
+ * activations' intervals but whose interval-arithmetic bounds do not: each
+ * quadratic fit evaluated beyond its interval widens the next bound, and
+ * the growth compounds. `interval` is the last activation's interval.
+ */
+enum { DEEP_LAYERS = 6, DEEP_WIDTH = 8, DEEP_OUT = 2 };
+#define DEEP_W 0.7
+
+static char *
+deep_relu_model(const char *last_interval)
+{
+    size_t cap = 64 * 1024, n = 0;
+    char *src = malloc(cap);
+    uint64_t seed = 11;
+    n += (size_t)snprintf(src + n, cap - n, "model deepr {\n  input x: vector(%d) range [-1, 1];\n", DEEP_WIDTH);
+    const char *prev = "x";
+    char name[16];
+    for (int l = 1; l <= DEEP_LAYERS + 1; l++) {
+        int units = l <= DEEP_LAYERS ? DEEP_WIDTH : DEEP_OUT;
+        n += (size_t)snprintf(src + n, cap - n, "  layer h%d = dense(%s, %d, weight [", l, prev, units);
+        for (int r = 0; r < units; r++) {
+            n += (size_t)snprintf(src + n, cap - n, "%s[", r ? ", " : "");
+            for (int c = 0; c < DEEP_WIDTH; c++)
+                n += (size_t)snprintf(src + n, cap - n, "%s%.4f", c ? ", " : "", 2 * DEEP_W * unit(&seed) - DEEP_W);
+            n += (size_t)snprintf(src + n, cap - n, "]");
+        }
+        n += (size_t)snprintf(src + n, cap - n, "], bias [");
+        for (int r = 0; r < units; r++)
+            n += (size_t)snprintf(src + n, cap - n, "%s%.4f", r ? ", " : "", 0.2 * unit(&seed) - 0.1);
+        n += (size_t)snprintf(src + n, cap - n, "]);\n");
+        if (l <= DEEP_LAYERS) {
+            n += (size_t)snprintf(src + n, cap - n, "  layer a%d = relu(h%d, degree 3, interval %s);\n", l, l,
+                                  l == DEEP_LAYERS ? last_interval : "[-2, 2]");
+            snprintf(name, sizeof name, "a%d", l);
+            prev = name;
+        }
+    }
+    n += (size_t)snprintf(src + n, cap - n, "  output h%d;\n  hints { packing batch; refresh client; }\n}\n",
+                          DEEP_LAYERS + 1);
+    assert_true(n < cap);
+    return src;
+}
+
+/* Offset of node k's values in hnn_tir_eval's scratch. */
+static size_t
+node_offset(const hnn_tir *tir, uint32_t k)
+{
+    size_t off = 0;
+    for (uint32_t u = 0; u < k; u++)
+        off += tir->nodes[u]->size;
+    return off;
+}
+
+/* Whether every fitted activation's input lies in its interval. */
+static bool
+inside_intervals(const hnn_tir *tir, const double *scratch)
+{
+    for (uint32_t k = 0; k < tir->n_nodes; k++) {
+        const hnn_tir_node *p = tir->nodes[k];
+        if (p->kind != HNN_TIR_POLY || p->u.poly.power)
+            continue;
+        const double *v = scratch + node_offset(tir, p->in[0]->id);
+        for (uint32_t j = 0; j < p->size; j++)
+            if (v[j] < p->u.poly.cheb.lo || v[j] > p->u.poly.cheb.hi)
+                return false;
+    }
+    return true;
+}
+
+/* Interval arithmetic alone loses a deep network's bounds; the planner's
+ * assumption that each activation's input stays in its declared interval
+ * keeps them near the values, and they hold for every input that keeps
+ * that promise. The plan then fits 128-bit security with refreshes (with
+ * the sound bounds q0 alone would exceed every ring). */
+static void
+deep_bounds_assume_the_activation_intervals(void **state)
+{
+    (void)state;
+    char *src = deep_relu_model("[-2, 2]");
+    hnn_arena *arena = hnn_arena_new();
+    hnn_diag *diag = hnn_diag_new();
+    hnn_model *m = hnn_front_check_text("deepr.hnn", src, strlen(src), ".", NULL, arena, diag, NULL);
+    if (!m)
+        hnn_diag_print(diag, stderr);
+    assert_non_null(m);
+    hnn_tir *tir = hnn_tir_build(m, arena, diag);
+    assert_non_null(tir);
+    hnn_tir_simplify(tir, arena);
+    const hnn_tir_node *out = tir->output;
+    double sound = fmax(fabs(out->range.lo), fabs(out->range.hi));
+    uint32_t relied = hnn_tir_assume_intervals(tir);
+    double assumed = fmax(fabs(out->range.lo), fabs(out->range.hi));
+    print_message("  output bound: %.3g by interval arithmetic, %.3g assuming the intervals (%u relied on)\n",
+                  sound, assumed, relied);
+    assert_true(relied >= 3);
+    assert_true(sound > 1e6);
+    assert_true(assumed < 20);
+    char why[256];
+    assert_true(hnn_tir_verify(tir, why, sizeof why));
+
+    /* Sound for the inputs that keep every activation in its interval. */
+    size_t scratch_len = hnn_tir_eval_scratch(tir);
+    double *scratch = malloc(scratch_len * sizeof *scratch), x[DEEP_WIDTH], y[DEEP_OUT];
+    uint64_t seed = 5;
+    unsigned kept = 0, trials = 4000;
+    double peak = 0;
+    for (unsigned t = 0; t < trials; t++) {
+        for (int i = 0; i < DEEP_WIDTH; i++)
+            x[i] = t % 4 == 0 ? (unit(&seed) < 0.5 ? -1 : 1) : 2 * unit(&seed) - 1;
+        hnn_tir_eval(tir, x, y, scratch);
+        if (!inside_intervals(tir, scratch))
+            continue;
+        kept++;
+        for (uint32_t k = 0; k < tir->n_nodes; k++) {
+            const hnn_tir_node *n = tir->nodes[k];
+            const double *v = scratch + node_offset(tir, k);
+            for (uint32_t j = 0; j < n->size; j++) {
+                if (!(v[j] >= n->elem_lo[j] && v[j] <= n->elem_hi[j]))
+                    fail_msg("%%%u %s[%u] = %.17g outside [%.17g, %.17g]", k, n->name, j, v[j], n->elem_lo[j],
+                             n->elem_hi[j]);
+                if (n == out)
+                    peak = fmax(peak, fabs(v[j]));
+            }
+        }
+    }
+    print_message("  %u of %u inputs keep the intervals; their outputs reach %.3g\n", kept, trials, peak);
+    assert_true(kept > trials / 2);
+    free(scratch);
+    hnn_diag_free(diag);
+    hnn_arena_free(arena);
+
+    planned p = plan_text(src);
+    assert_true(p.plan->n_refresh_points >= 1);
+    assert_true(p.plan->params.spec.security == HNNRT_SECURITY_128);
+    planned_free(&p);
+    free(src);
+}
+
+/* A refresh after a dense layer whose activation's change of variable the
+ * lowering folds into it carries t = alpha y + beta: the mask is sized for
+ * t. With a narrow interval t is larger than y, so a mask sized for y's
+ * range would hide less than the plan reports. */
+static void
+refresh_masks_are_sized_in_the_circuits_units(void **state)
+{
+    (void)state;
+    char *src = deep_relu_model("[0, 0.25]");
+    planned p = plan_text(src);
+    const hnn_plan *plan = p.plan;
+    const hnn_hir *h = plan->hir;
+    unsigned folded = 0;
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        const hnn_hir_node *n = &h->nodes[i];
+        if (n->op != HNN_HIR_REFRESH)
+            continue;
+        const hnn_tir_node *t = plan->tir->nodes[n->tir];
+        double y = fmax(fabs(t->range.lo), fabs(t->range.hi)), bound = hnn_plan_refresh_bound(plan, n->tir);
+        const hnn_tir_node *next = hnn_tir_sole_reader(plan->tir, t);
+        if (t->kind == HNN_TIR_AFFINE && next && next->kind == HNN_TIR_POLY && !next->u.poly.power) {
+            double alpha, beta;
+            hnn_cheb_affine(&next->u.poly.cheb, &alpha, &beta);
+            double want = fmax(fabs(alpha * t->range.lo + beta), fabs(alpha * t->range.hi + beta));
+            assert_true(fabs(bound - fmax(want, 1e-3)) <= 1e-12 * want);
+            if (next->u.poly.cheb.hi - next->u.poly.cheb.lo < 1) {
+                assert_true(bound > 2 * y);
+                folded++;
+            }
+        } else {
+            assert_true(bound == fmax(y, 1e-3));
+        }
+        /* The mask covers the bound with the reported hiding. */
+        assert_true(n->c >= bound * ldexp(1.0, (int)plan->refresh_hiding_bits) * (1 - 1e-12));
+    }
+    print_message("  %llu refreshed ciphertexts, %u of them in a narrow interval's units; masks hide to 2^-%u\n",
+                  (unsigned long long)plan->refresh_ciphertexts, folded, plan->refresh_hiding_bits);
+    planned_free(&p);
+    free(src);
+}
+
+/* The deep relu network encrypted: it matches the polynomial network on
+ * doubles, and the plan's CKKS estimate (exact derivatives at sampled
+ * inputs, second-order terms from forward error magnitudes) stays close to
+ * the measured error instead of compounding a worst-case gain per layer. */
+static void
+deep_relu_network_runs_within_its_estimate(void **state)
+{
+    (void)state;
+    char *src = deep_relu_model("[-2, 2]");
+    planned p = plan_text(src);
+    const hnn_plan *plan = p.plan;
+    hnn_exec_keys keys;
+    char err[256];
+    if (hnn_exec_keys_new(plan, &keys, err, sizeof err) != 0)
+        fail_msg("keys: %s", err);
+    enum { SAMPLES = 128, RUNS = 1 };
+    size_t scratch_len = hnn_tir_eval_scratch(plan->tir);
+    double *scratch = malloc(scratch_len * sizeof *scratch), want[DEEP_OUT];
+    double x[SAMPLES * DEEP_WIDTH], y[SAMPLES * DEEP_OUT], max_err = 0;
+    uint64_t seed = 9;
+    for (int run = 0; run < RUNS; run++) {
+        for (size_t i = 0; i < SAMPLES * DEEP_WIDTH; i++)
+            x[i] = 2 * unit(&seed) - 1;
+        hnn_exec_stats st;
+        if (hnn_exec_run(plan, &keys, x, SAMPLES, y, &st, err, sizeof err) != 0)
+            fail_msg("run: %s", err);
+        assert_int_equal(st.refreshes, plan->refresh_ciphertexts);
+        for (size_t s = 0; s < SAMPLES; s++) {
+            hnn_tir_eval(plan->tir, x + DEEP_WIDTH * s, want, scratch);
+            for (int o = 0; o < DEEP_OUT; o++)
+                max_err = fmax(max_err, fabs(want[o] - y[DEEP_OUT * s + o]));
+        }
+    }
+    double est = -log2(plan->precision->ckks_error), bound = -log2(plan->precision->ckks_bound);
+    double measured = -log2(max_err);
+    print_message("  N = 2^%u, %u refresh points, %llu ciphertexts: CKKS estimate %.1f bits (bound %.1f), "
+                  "measured %.1f bits over %d samples\n",
+                  plan->params.spec.log_n, plan->n_refresh_points, (unsigned long long)plan->refresh_ciphertexts,
+                  est, bound, measured, SAMPLES * RUNS);
+    assert_true(est <= measured + 1.0);
+    assert_true(measured - est <= 4.0);
+    assert_true(bound <= est);
+    free(scratch);
+    hnn_exec_keys_free(&keys);
+    planned_free(&p);
+    free(src);
+}
+
 int
 main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(deep_network_runs_with_refreshes),
+        cmocka_unit_test(deep_bounds_assume_the_activation_intervals),
+        cmocka_unit_test(refresh_masks_are_sized_in_the_circuits_units),
+        cmocka_unit_test(deep_relu_network_runs_within_its_estimate),
     };
     return cmocka_run_group_tests_name("deep", tests, NULL, NULL);
 }
