@@ -144,20 +144,22 @@ hnn_train_data_check(const hnn_train_graph *g, hnn_train_data *d, const char *wh
     return true;
 }
 
-/* One end widened and rounded outward to a multiple of q; `down` for the low end. */
+/* One end rounded outward to a multiple of q (`down` for the low end), still
+ * covering the data's extreme `limit`. */
 static double
-hnn_train_round_out(double v, double q, bool down)
+hnn_train_round_out(double v, double q, bool down, double limit)
 {
     double k = v / q;
     if (fabs(k - nearbyint(k)) < 1e-9 * fmax(1.0, fabs(k)))
         k = nearbyint(k); /* already a multiple, up to the division's rounding */
     double r = (down ? floor(k) : ceil(k)) * q;
-    /* q's multiples are not exact in binary: a short decimal that still
-     * lies beyond v reads best. */
+    /* q's multiples are not exact in binary (452 * 0.01 is 4.5200000000000005):
+     * the short decimal reads best, and the margin is no exact quantity, so
+     * it only has to cover the data. */
     char buf[32];
     snprintf(buf, sizeof buf, "%.6g", r);
     double t = strtod(buf, NULL);
-    return (down ? t <= v : t >= v) ? t : r;
+    return (down ? t <= limit : t >= limit) ? t : r;
 }
 
 void
@@ -180,7 +182,7 @@ hnn_train_data_ranges(const hnn_model *m, const hnn_train_data *d, double margin
             l = 0; /* a measure that is never negative stays so */
         /* Three significant digits of the width: 0.0475, not 0.047512. */
         double q = pow(10, floor(log10(h - l)) - 2);
-        lo[k] = hnn_train_round_out(l, q, true);
-        hi[k] = hnn_train_round_out(h, q, false);
+        lo[k] = hnn_train_round_out(l, q, true, a);
+        hi[k] = hnn_train_round_out(h, q, false, b);
     }
 }

@@ -62,6 +62,10 @@ expect 0 "--margin 0" "$HNNC" train "$tmp/m.hnn" --data "$tmp/scales.csv" --prin
 [ "$(cat "$tmp/out")" = "range [[0, 1], [-1, 1], [100, 4300], [4.95, 5.05]]" ] && ok ||
     ko "--margin 0 clause (got '$(cat "$tmp/out")')"
 expect 2 "bad margin" "$HNNC" train "$tmp/m.hnn" --data "$tmp/scales.csv" --print-range --margin -1
+# ends that are multiples of 0.01 print as such (452 * 0.01 is 4.5200000000000005 in binary)
+expect 0 "--print-range on iris" "$HNNC" train "$tmp/m.hnn" --data "$data/iris-train.csv" --print-range
+[ "$(cat "$tmp/out")" = "range [[4.12, 8.08], [1.88, 4.52], [0.7, 7.2], [0, 2.62]]" ] && ok ||
+    ko "--print-range on iris (got '$(cat "$tmp/out")')"
 # values outside the range are clamped for training, as the encoder does
 printf '0,1,2,9,a\n1,2,3,4,b\n' >"$tmp/wide.csv"
 expect 0 "train on data outside the range" "$HNNC" train "$tmp/m.hnn" --data "$tmp/wide.csv" -o "$tmp/w4.json" -q
