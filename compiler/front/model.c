@@ -238,6 +238,8 @@ hnn_model_dump(FILE *out, const hnn_model *model)
             h->security);
     if (h->set[HNN_HINT_PRECISION])
         fprintf(out, ", precision %u bits", h->precision_bits);
+    if (h->set[HNN_HINT_BOUNDS])
+        fprintf(out, ", bounds %s", h->bounds == HNN_BOUNDS_INTERVALS ? "intervals" : "sound");
     if (h->set[HNN_HINT_RING])
         fprintf(out, ", ring %u", h->ring_dim);
     if (h->set[HNN_HINT_LEVELS])

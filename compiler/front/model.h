@@ -140,6 +140,12 @@ typedef enum hnn_refresh {
     HNN_REFRESH_BOOTSTRAP,
 } hnn_refresh;
 
+/* Where the planner's value bounds come from (hint `bounds`). */
+typedef enum hnn_bounds {
+    HNN_BOUNDS_SOUND,     /* interval arithmetic from the input ranges: holds for every input */
+    HNN_BOUNDS_INTERVALS, /* each approximated activation's input taken to lie in its interval */
+} hnn_bounds;
+
 /* One per hint; index of hnn_hints.set and .loc. */
 typedef enum hnn_hint {
     HNN_HINT_PACKING,
@@ -151,6 +157,7 @@ typedef enum hnn_hint {
     HNN_HINT_SCALE,
     HNN_HINT_KEY_MEMORY,
     HNN_HINT_BATCH,
+    HNN_HINT_BOUNDS,
     HNN_HINT__COUNT
 } hnn_hint;
 
@@ -164,6 +171,7 @@ typedef struct hnn_hints {
     double scale_log2;       /* pinned log2 of the scale; 0 = free */
     uint64_t key_memory_mb;  /* cap on evaluation-key memory; 0 = none */
     uint32_t batch;          /* inputs per ciphertext in batch packing; 0 = free */
+    hnn_bounds bounds;       /* default sound */
     bool set[HNN_HINT__COUNT];
     hnn_loc loc[HNN_HINT__COUNT];
 } hnn_hints;

@@ -9,7 +9,7 @@ static const char *const hnn_hint_names[HNN_HINT__COUNT] = {
     [HNN_HINT_SECURITY] = "security",     [HNN_HINT_PRECISION] = "precision",
     [HNN_HINT_RING] = "ring",             [HNN_HINT_LEVELS] = "levels",
     [HNN_HINT_SCALE] = "scale",           [HNN_HINT_KEY_MEMORY] = "key_memory",
-    [HNN_HINT_BATCH] = "batch",
+    [HNN_HINT_BATCH] = "batch",           [HNN_HINT_BOUNDS] = "bounds",
 };
 
 static const char *const hnn_train_names[HNN_TRAIN__COUNT] = {
@@ -101,6 +101,13 @@ hnn_sema_hint(hnn_sema *s, hnn_hints *h, hnn_hint which, const hnn_ast_setting *
         if ((c = hnn_sema_choice(s, v, "refresh", "none client bootstrap")) < 0)
             return;
         h->refresh = (hnn_refresh)c;
+        break;
+    case HNN_HINT_BOUNDS:
+        if (!(v = hnn_sema_setting_value(s, st, "bounds intervals", "", NULL)))
+            return;
+        if ((c = hnn_sema_choice(s, v, "bounds", "sound intervals")) < 0)
+            return;
+        h->bounds = (hnn_bounds)c;
         break;
     case HNN_HINT_SECURITY:
         if (!(v = hnn_sema_setting_value(s, st, "security 128", "bits", &unit)))

@@ -201,6 +201,10 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn
             }
         hnn_diag_error(diag, at, "no parameter set holds this circuit: %s%s", plan->params.why,
                        hints->refresh == HNN_REFRESH_NONE ? " (or let the key holder refresh: `refresh client`)" : "");
+        if (hints->bounds == HNN_BOUNDS_SOUND && plan->uncovered_intervals)
+            hnn_diag_note(diag, model->loc, "the value bounds hold for every input in the input ranges, through "
+                          "every layer; when each activation's input stays in its interval, `hints { bounds "
+                          "intervals; }` plans from the intervals instead");
         return false;
     }
     /* The real primes come from the runtime's own choice for the spec. */
@@ -342,10 +346,12 @@ hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *a
     hnn_tir_fold_poly_factors(plan->tir, arena);
     if (!check_tir(opt, plan->tir, "tir-simplify", diag, model))
         return NULL;
-    /* Activation intervals against the bounds sharpened by merging; then
-     * the plan takes the intervals at their word (tir.h). */
-    hnn_tir_check_intervals(plan->tir, diag);
-    hnn_tir_assume_intervals(plan->tir);
+    /* Activation intervals against the bounds sharpened by merging; with
+     * `bounds intervals` the plan then takes them at their word (tir.h). */
+    bool assume = model->hints.bounds == HNN_BOUNDS_INTERVALS;
+    plan->uncovered_intervals = hnn_tir_check_intervals(plan->tir, assume, diag);
+    if (assume)
+        hnn_tir_assume_intervals(plan->tir);
     if (dump_here(opt, "tir-simplify"))
         hnn_tir_print(dump_file(opt), plan->tir);
 

@@ -61,6 +61,9 @@ typedef struct hnn_plan {
     int32_t *rotation_steps;
     uint32_t n_rotation_steps;
     bool conjugates;
+    /* Approximated activations whose interval the sound bounds leave (the
+     * warnings of hnn_tir_check_intervals). */
+    uint32_t uncovered_intervals;
     double galois_keys_mb;                /* their memory at the chosen parameters */
     /* Ciphertexts per evaluation: in vector packing hir->inputs/outputs
      * list one node per value (value k in slot k), all the same ciphertext. */

@@ -113,8 +113,10 @@ typedef struct hnn_tir {
 
 /* Builds the tensor IR of a checked model with values (model->has_values).
  * Approximated activations are fitted at their degree (auto: the degree that
- * meets the model's precision target on the interval, at most 63). Errors go
- * to diag at the layer's location; NULL on error. */
+ * meets the model's precision target on the interval, at most 63). When a
+ * sound bound overflows a double under `bounds intervals`, the activations
+ * built so far are marked as hnn_tir_assume_intervals does and the bounds
+ * recomputed. Errors go to diag at the layer's location; NULL on error. */
 hnn_tir *hnn_tir_build(const hnn_model *model, hnn_arena *arena, hnn_diag *diag);
 
 /* Simplification, in place:
@@ -163,10 +165,13 @@ void hnn_tir_compute_node_range(hnn_tir_node *node);
  * activation whose interval does not cover its input's computed range, which
  * is sharper than the front end's after simplification: run it after
  * hnn_tir_simplify. Layers the front end already warned about (their input's
- * bound was exact) are skipped. Returns the number of warnings. */
-uint32_t hnn_tir_check_intervals(const hnn_tir *tir, hnn_diag *diag);
+ * bound was exact) are skipped; `assumed` (hint `bounds intervals`) says
+ * the plan will rely on the intervals. Returns the number of warnings. */
+uint32_t hnn_tir_check_intervals(const hnn_tir *tir, bool assumed, hnn_diag *diag);
 
-/* The planner's assumption: each approximated activation's input lies in
+/* The planner's assumption under `hints { bounds intervals; }` (the default,
+ * `bounds sound`, keeps the bounds that hold for every input): each
+ * approximated activation's input lies in
  * its declared interval, as the input lies in its declared range. Marks
  * every fitted POLY (assume_interval) and recomputes the ranges, which then
  * bound such a node by its polynomial on its interval (cut to the input's

@@ -288,7 +288,7 @@ hnn_tir_assume_intervals(hnn_tir *tir)
 }
 
 uint32_t
-hnn_tir_check_intervals(const hnn_tir *tir, hnn_diag *diag)
+hnn_tir_check_intervals(const hnn_tir *tir, bool assumed, hnn_diag *diag)
 {
     uint32_t warnings = 0;
     for (uint32_t i = 0; i < tir->n_nodes; i++) {
@@ -306,9 +306,11 @@ hnn_tir_check_intervals(const hnn_tir *tir, hnn_diag *diag)
         if (f.known && f.tight && (f.lo < lo || f.hi > hi))
             continue; /* the front end said so already */
         hnn_diag_warning(diag, l->u.approx.interval_loc, "the interval [%g, %g] of %s '%s' does not "
-                         "cover its input, whose values can reach [%.4g, %.4g]; the plan assumes they stay "
-                         "inside (outside, the approximation and the plan's bounds are wrong)", lo, hi,
-                         hnn_op_name(l->op), l->name, r.lo, r.hi);
+                         "cover its input, whose values can reach [%.4g, %.4g]; %s", lo, hi,
+                         hnn_op_name(l->op), l->name, r.lo, r.hi,
+                         assumed ? "the plan assumes they stay inside (`bounds intervals`: outside, the "
+                                   "approximation and the plan's bounds are wrong)"
+                                 : "the approximation is wrong outside the interval");
         warnings++;
     }
     return warnings;

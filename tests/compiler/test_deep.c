@@ -181,7 +181,7 @@ deep_relu_model(const char *last_interval)
             prev = name;
         }
     }
-    n += (size_t)snprintf(src + n, cap - n, "  output h%d;\n  hints { packing batch; refresh client; }\n}\n",
+    n += (size_t)snprintf(src + n, cap - n, "  output h%d;\n  hints { packing batch; refresh client; bounds intervals; }\n}\n",
                           DEEP_LAYERS + 1);
     assert_true(n < cap);
     return src;

@@ -714,7 +714,7 @@ lower_every_activation(void **state)
     assert_int_equal(hnn_tir_simplify(c.tir, c.arena), 0);
     assert_verifies(t);
     assert_ranges_sound(t, 2000);
-    assert_int_equal(hnn_tir_check_intervals(t, c.diag), 0);
+    assert_int_equal(hnn_tir_check_intervals(t, false, c.diag), 0);
     tir_done(&c);
 }
 
@@ -1047,7 +1047,7 @@ interval_warnings_use_the_sharper_ranges(void **state)
                                "}\n");
     assert_int_equal(hnn_diag_warning_count(c.diag), 0);
     hnn_tir_simplify(c.tir, c.arena);
-    assert_int_equal(hnn_tir_check_intervals(c.tir, c.diag), 1);
+    assert_int_equal(hnn_tir_check_intervals(c.tir, false, c.diag), 1);
     assert_int_equal(hnn_diag_warning_count(c.diag), 1);
     char *text = hnn_test_diag_text(c.diag);
     assert_non_null(strstr(text, "t.hnn:5:27: warning: the interval [-1.5, 1.5] of relu 'r' does not "
@@ -1064,10 +1064,10 @@ interval_warnings_use_the_sharper_ranges(void **state)
                       "  output r;\n"
                       "}\n");
     hnn_diag *scratch = hnn_diag_new();
-    assert_int_equal(hnn_tir_check_intervals(c.tir, scratch), 1);
+    assert_int_equal(hnn_tir_check_intervals(c.tir, false, scratch), 1);
     hnn_diag_free(scratch);
     assert_int_equal(hnn_tir_simplify(c.tir, c.arena), 1);
-    assert_int_equal(hnn_tir_check_intervals(c.tir, c.diag), 0);
+    assert_int_equal(hnn_tir_check_intervals(c.tir, false, c.diag), 0);
     assert_int_equal(hnn_diag_warning_count(c.diag), 0);
     tir_done(&c);
 
@@ -1079,7 +1079,7 @@ interval_warnings_use_the_sharper_ranges(void **state)
                                     "}\n");
     assert_int_equal(hnn_diag_warning_count(r.diag), 1);
     hnn_tir *t = hnn_tir_build(r.model, r.arena, r.diag);
-    assert_int_equal(hnn_tir_check_intervals(t, r.diag), 0);
+    assert_int_equal(hnn_tir_check_intervals(t, false, r.diag), 0);
     assert_int_equal(hnn_diag_warning_count(r.diag), 1);
     hnn_test_done(&r);
 }
