@@ -332,6 +332,20 @@ hnn_tir_live_layers(const hnn_model *m)
     return live;
 }
 
+/* Marks the fitted activations built so far as hnn_tir_assume_intervals
+ * does; false when there is none (nothing would change). */
+static bool
+hnn_tir_assume_built(hnn_tir *tir)
+{
+    bool any = false;
+    for (uint32_t k = 0; k < tir->n_nodes; k++) {
+        hnn_tir_node *p = tir->nodes[k];
+        if (p->kind == HNN_TIR_POLY && !p->u.poly.power && !p->u.poly.assume_interval)
+            any = p->u.poly.assume_interval = true;
+    }
+    return any;
+}
+
 static bool
 hnn_tir_build_nodes(hnn_tir_builder *b, const bool *live)
 {
@@ -352,6 +366,15 @@ hnn_tir_build_nodes(hnn_tir_builder *b, const bool *live)
         /* Exact polynomials are converted on their input's bound, so bounds
          * are needed while lowering. */
         hnn_tir_compute_node_range(n);
+        if ((!isfinite(n->range.lo) || !isfinite(n->range.hi)) && m->hints.bounds == HNN_BOUNDS_INTERVALS &&
+            hnn_tir_assume_built(tir)) {
+            /* Sound bounds through a deep network can overflow a double:
+             * under `bounds intervals`, take the planner's assumption (the
+             * activations' inputs in their intervals, tir.h) from here, for
+             * the nodes built so far. */
+            for (uint32_t k = 0; k < tir->n_nodes; k++)
+                hnn_tir_compute_node_range(tir->nodes[k]);
+        }
         if (!isfinite(n->range.lo) || !isfinite(n->range.hi)) {
             hnn_diag_error(b->diag, l->loc, "the values of %s '%s' can exceed the range of a double "
                            "(their bound overflows); narrow the input range or scale the weights",

@@ -153,7 +153,7 @@ enum { DEEP_LAYERS = 6, DEEP_WIDTH = 8, DEEP_OUT = 2 };
 #define DEEP_W 0.7
 
 static char *
-deep_relu_model(const char *last_interval)
+deep_relu_model_of(int layers, const char *last_interval)
 {
     size_t cap = 64 * 1024, n = 0;
     char *src = malloc(cap);
@@ -161,8 +161,8 @@ deep_relu_model(const char *last_interval)
     n += (size_t)snprintf(src + n, cap - n, "model deepr {\n  input x: vector(%d) range [-1, 1];\n", DEEP_WIDTH);
     const char *prev = "x";
     char name[16];
-    for (int l = 1; l <= DEEP_LAYERS + 1; l++) {
-        int units = l <= DEEP_LAYERS ? DEEP_WIDTH : DEEP_OUT;
+    for (int l = 1; l <= layers + 1; l++) {
+        int units = l <= layers ? DEEP_WIDTH : DEEP_OUT;
         n += (size_t)snprintf(src + n, cap - n, "  layer h%d = dense(%s, %d, weight [", l, prev, units);
         for (int r = 0; r < units; r++) {
             n += (size_t)snprintf(src + n, cap - n, "%s[", r ? ", " : "");
@@ -174,17 +174,23 @@ deep_relu_model(const char *last_interval)
         for (int r = 0; r < units; r++)
             n += (size_t)snprintf(src + n, cap - n, "%s%.4f", r ? ", " : "", 0.2 * unit(&seed) - 0.1);
         n += (size_t)snprintf(src + n, cap - n, "]);\n");
-        if (l <= DEEP_LAYERS) {
+        if (l <= layers) {
             n += (size_t)snprintf(src + n, cap - n, "  layer a%d = relu(h%d, degree 3, interval %s);\n", l, l,
-                                  l == DEEP_LAYERS ? last_interval : "[-2, 2]");
+                                  l == layers ? last_interval : "[-2, 2]");
             snprintf(name, sizeof name, "a%d", l);
             prev = name;
         }
     }
     n += (size_t)snprintf(src + n, cap - n, "  output h%d;\n  hints { packing batch; refresh client; bounds intervals; }\n}\n",
-                          DEEP_LAYERS + 1);
+                          layers + 1);
     assert_true(n < cap);
     return src;
+}
+
+static char *
+deep_relu_model(const char *last_interval)
+{
+    return deep_relu_model_of(DEEP_LAYERS, last_interval);
 }
 
 /* Offset of node k's values in hnn_tir_eval's scratch. */
@@ -371,6 +377,38 @@ deep_relu_network_runs_within_its_estimate(void **state)
     free(src);
 }
 
+/* Deeper still, the sound bounds overflow a double before simplification
+ * can sharpen them: the tensor IR is then built under the planner's
+ * assumption from the first overflow on, instead of being refused. */
+static void
+bounds_that_overflow_a_double_take_the_assumption(void **state)
+{
+    (void)state;
+    char *src = deep_relu_model_of(12, "[-2, 2]");
+    hnn_arena *arena = hnn_arena_new();
+    hnn_diag *diag = hnn_diag_new();
+    hnn_model *m = hnn_front_check_text("deepr.hnn", src, strlen(src), ".", NULL, arena, diag, NULL);
+    assert_non_null(m);
+    hnn_tir *tir = hnn_tir_build(m, arena, diag);
+    if (!tir)
+        hnn_diag_print(diag, stderr);
+    assert_non_null(tir);
+    bool assumed = false;
+    for (uint32_t k = 0; k < tir->n_nodes; k++)
+        assumed |= tir->nodes[k]->kind == HNN_TIR_POLY && tir->nodes[k]->u.poly.assume_interval;
+    assert_true(assumed);
+    char why[256];
+    assert_true(hnn_tir_verify(tir, why, sizeof why));
+    print_message("  12 layers: output bound %.3g under the assumption\n",
+                  fmax(fabs(tir->output->range.lo), fabs(tir->output->range.hi)));
+    hnn_diag_free(diag);
+    hnn_arena_free(arena);
+    planned p = plan_text(src);
+    assert_true(p.plan->n_refresh_points >= 1);
+    planned_free(&p);
+    free(src);
+}
+
 int
 main(void)
 {
@@ -379,6 +417,7 @@ main(void)
         cmocka_unit_test(deep_bounds_assume_the_activation_intervals),
         cmocka_unit_test(refresh_masks_are_sized_in_the_circuits_units),
         cmocka_unit_test(deep_relu_network_runs_within_its_estimate),
+        cmocka_unit_test(bounds_that_overflow_a_double_take_the_assumption),
     };
     return cmocka_run_group_tests_name("deep", tests, NULL, NULL);
 }
