@@ -18,7 +18,9 @@
  * Scale discipline: every ciphertext at level l has the canonical scale
  * D_l, with D_L = 2^scale_bits and D_(l-1) = D_l^2 / q_l, so a product of
  * two level-l values rescales exactly onto D_(l-1), and a product by a
- * constant encoded at D_(l-1) q_l / scale lands there too. Aligning a value
+ * constant encoded at D_(l-1) q_l / scale lands there too. (On chains long
+ * enough for that recurrence to drift, D is anchored at the lowest level
+ * the circuit reaches instead: plan_scales.c.) Aligning a value
  * from level l down to m < l costs a drop to m + 1 and a product by 1
  * encoded at D_m q_(m+1) / D_l, then a rescale.
  */

@@ -409,6 +409,81 @@ bounds_that_overflow_a_double_take_the_assumption(void **state)
     free(src);
 }
 
+/* A chain of `layers` dense + quadratic layers of width 2 in batch packing,
+ * 2 levels each, without refreshes. */
+static char *
+long_chain_model(int layers)
+{
+    size_t cap = 16 * 1024, n = 0;
+    char *src = malloc(cap);
+    n += (size_t)snprintf(src + n, cap - n, "model chain {\n  input x: vector(2) range [-1, 1];\n");
+    for (int l = 1; l <= layers; l++) {
+        if (l == 1)
+            n += (size_t)snprintf(src + n, cap - n, "  layer d1 = dense(x, 2");
+        else
+            n += (size_t)snprintf(src + n, cap - n, "  layer d%d = dense(p%d, 2", l, l - 1);
+        n += (size_t)snprintf(src + n, cap - n, ", weight [[0.6, 0.3], [-0.4, 0.7]], bias [0.05, -0.05]);\n"
+                              "  layer p%d = poly(d%d, coeffs [0, 1, 0.25]);\n", l, l);
+    }
+    n += (size_t)snprintf(src + n, cap - n, "  output p%d;\n  hints { packing batch; }\n}\n", layers);
+    assert_true(n < cap);
+    return src;
+}
+
+/* Long chains without refresh: the canonical scales from the top double
+ * any deviation per level (the runtime's primes sit just below 2^40), and
+ * over 19 levels at 2^15 the output's scale reached 2^52 on a 45-bit q0
+ * (2.7 bits measured where 24 were estimated); 25 levels at 2^16 failed
+ * verification. Anchored at the bottom, every level stays at 2^40 and the
+ * run matches its estimate. */
+static void
+long_chains_keep_their_scales(void **state)
+{
+    (void)state;
+    char *src = long_chain_model(12); /* 25 levels: 2^16 */
+    planned p = plan_text(src);
+    assert_int_equal(p.plan->params.spec.log_n, 16);
+    for (uint32_t l = 0; l < p.plan->n_data_primes; l++)
+        assert_true(fabs(log2(p.plan->level_scale[l]) - 40) < 1.0 / 16);
+    planned_free(&p);
+    free(src);
+
+    src = long_chain_model(9); /* 19 levels: 2^15 */
+    p = plan_text(src);
+    const hnn_plan *plan = p.plan;
+    assert_int_equal(plan->params.spec.log_n, 15);
+    assert_int_equal(plan->depth, 19);
+    for (uint32_t l = 0; l < plan->n_data_primes; l++)
+        assert_true(fabs(log2(plan->level_scale[l]) - 40) < 1.0 / 16);
+    hnn_exec_keys keys;
+    char err[256];
+    if (hnn_exec_keys_new(plan, &keys, err, sizeof err) != 0)
+        fail_msg("keys: %s", err);
+    enum { SAMPLES = 64 };
+    double x[SAMPLES * 2], y[SAMPLES * 2], want[2], max_err = 0;
+    double *scratch = malloc(hnn_tir_eval_scratch(plan->tir) * sizeof *scratch);
+    uint64_t seed = 3;
+    for (size_t i = 0; i < SAMPLES * 2; i++)
+        x[i] = 2 * unit(&seed) - 1;
+    hnn_exec_stats st;
+    if (hnn_exec_run(plan, &keys, x, SAMPLES, y, &st, err, sizeof err) != 0)
+        fail_msg("run: %s", err);
+    for (size_t s = 0; s < SAMPLES; s++) {
+        hnn_tir_eval(plan->tir, x + 2 * s, want, scratch);
+        for (int o = 0; o < 2; o++)
+            max_err = fmax(max_err, fabs(want[o] - y[2 * s + o]));
+    }
+    double est = plan->precision->precision_bits, measured = -log2(max_err);
+    print_message("  19 levels at 2^15: scales 2^%.4f (top) to 2^%.4f (bottom); estimated %.1f bits, measured %.1f\n",
+                  log2(plan->level_scale[plan->n_data_primes - 1]), log2(plan->level_scale[0]), est, measured);
+    assert_true(est <= measured + 1.0);
+    assert_true(measured - est <= 5.0);
+    free(scratch);
+    hnn_exec_keys_free(&keys);
+    planned_free(&p);
+    free(src);
+}
+
 int
 main(void)
 {
@@ -418,6 +493,7 @@ main(void)
         cmocka_unit_test(refresh_masks_are_sized_in_the_circuits_units),
         cmocka_unit_test(deep_relu_network_runs_within_its_estimate),
         cmocka_unit_test(bounds_that_overflow_a_double_take_the_assumption),
+        cmocka_unit_test(long_chains_keep_their_scales),
     };
     return cmocka_run_group_tests_name("deep", tests, NULL, NULL);
 }
