@@ -68,6 +68,10 @@ static const bench_set bench_sets[] = {
 
 #define BENCH_SCALE 0x1p40
 #define BENCH_HOIST_STEPS 8
+/* linear: a dense combination of this many inputs into this many outputs
+ * (128 terms; about 0.9 GB of ciphertexts at logN 16). */
+#define BENCH_LIN_IN 16
+#define BENCH_LIN_OUT 8
 #define BENCH_MAX_THREADS 16
 
 /* ------------------------------------------------------------------ options */
@@ -122,6 +126,10 @@ typedef struct bench_env {
     hnnrt_ct *out;                   /* reserved for 3 parts at level L */
     hnnrt_ct *outs[BENCH_HOIST_STEPS];
     hnnrt_galois_keys *gk_made;      /* keygen_galois output, freed after each run */
+    hnnrt_ct *lin_in[BENCH_LIN_IN], *lin_out[BENCH_LIN_OUT];
+    size_t lin_rows[BENCH_LIN_OUT + 1];
+    uint32_t lin_col[BENCH_LIN_IN * BENCH_LIN_OUT];
+    double lin_coeff[BENCH_LIN_IN * BENCH_LIN_OUT];
 } bench_env;
 
 /* ------------------------------------------------------------------ operations */
@@ -193,6 +201,13 @@ op_mul_pt(bench_env *b)
 }
 
 static hnnrt_status
+op_linear(bench_env *b)
+{
+    const hnnrt_linear_map map = {BENCH_LIN_OUT, BENCH_LIN_IN, b->lin_rows, b->lin_col, b->lin_coeff};
+    return hnnrt_eval_linear(b->ev, b->lin_out, (const hnnrt_ct *const *)b->lin_in, &map, BENCH_SCALE, b->level);
+}
+
+static hnnrt_status
 op_mul_ct(bench_env *b)
 {
     return hnnrt_eval_mul_ct(b->ev, b->out, b->a, b->b);
@@ -260,6 +275,7 @@ static const bench_op bench_ops[] = {
     {"decrypt", BENCH_NEEDS_NONE, 1, 1, 0, op_decrypt, NULL},
     {"add", BENCH_NEEDS_NONE, 1, 1, 0, op_add, NULL},
     {"mul_pt", BENCH_NEEDS_NONE, 1, 1, 0, op_mul_pt, NULL},
+    {"linear", BENCH_NEEDS_NONE, 1, 1, 0, op_linear, NULL},
     {"mul_ct", BENCH_NEEDS_NONE, 1, 1, 0, op_mul_ct, NULL},
     {"relin", BENCH_NEEDS_RELIN, 1, 1, 0, op_relin, NULL},
     {"mul_relin", BENCH_NEEDS_RELIN, 1, 1, 0, op_mul_relin, NULL},
@@ -549,6 +565,9 @@ print_result(const bench_env *b, const bench_op *op, int threads, const bench_re
            "\"ntt_kernel\": \"%s\"",
            op->name, b->set->log_n, b->level, b->ctx->n_special, threads, r->median_ns, r->runs, b->ctx->dnum,
            r->min_ns, r->p90_ns, b->ctx->kern->name);
+    if (op->run == op_linear)
+        printf(", \"inputs\": %d, \"outputs\": %d, \"terms\": %d", BENCH_LIN_IN, BENCH_LIN_OUT,
+               BENCH_LIN_IN * BENCH_LIN_OUT);
     if (q1)
         printf(", \"prime_bits\": %u, \"q1_bits\": %u, \"q1_median_ns\": %.0f, \"q1_runs\": %u",
                b->ctx->ntt[0].mod.bits, b->ctx->ntt[1].mod.bits, q1->median_ns, q1->runs);
@@ -600,6 +619,17 @@ env_open(bench_env *b, const bench_set *set)
         CHECK("ct", hnnrt_ct_new(b->ctx, &b->outs[i]), NULL);
         CHECK("ct", hnnrt_ct_reserve(b->outs[i], 2, b->level), NULL);
     }
+    for (int k = 0; k < BENCH_LIN_IN; k++)
+        CHECK("ct", hnnrt_ct_new(b->ctx, &b->lin_in[k]), NULL);
+    for (int j = 0; j < BENCH_LIN_OUT; j++) {
+        CHECK("ct", hnnrt_ct_new(b->ctx, &b->lin_out[j]), NULL);
+        CHECK("ct", hnnrt_ct_reserve(b->lin_out[j], 2, b->level), NULL);
+        b->lin_rows[j + 1] = (size_t)(j + 1) * BENCH_LIN_IN;
+        for (int k = 0; k < BENCH_LIN_IN; k++) {
+            b->lin_col[j * BENCH_LIN_IN + k] = (uint32_t)k;
+            b->lin_coeff[j * BENCH_LIN_IN + k] = uniform_pm1(&b->rng);
+        }
+    }
 }
 
 static void
@@ -607,6 +637,10 @@ env_close(bench_env *b)
 {
     for (int i = 0; i < BENCH_HOIST_STEPS; i++)
         hnnrt_ct_free(b->outs[i]);
+    for (int k = 0; k < BENCH_LIN_IN; k++)
+        hnnrt_ct_free(b->lin_in[k]);
+    for (int j = 0; j < BENCH_LIN_OUT; j++)
+        hnnrt_ct_free(b->lin_out[j]);
     hnnrt_ct_free(b->a);
     hnnrt_ct_free(b->b);
     hnnrt_ct_free(b->prod);
@@ -646,6 +680,8 @@ actors_open(bench_env *b)
     CHECK("encrypt", hnnrt_encrypt(b->encr, b->a, b->pt), hnnrt_encryptor_last_error(b->encr));
     CHECK("encrypt", hnnrt_encrypt(b->encr, b->b, b->pt), hnnrt_encryptor_last_error(b->encr));
     CHECK("mul_ct", hnnrt_eval_mul_ct(b->ev, b->prod, b->a, b->b), hnnrt_evaluator_last_error(b->ev));
+    for (int k = 0; k < BENCH_LIN_IN; k++)
+        CHECK("copy", hnnrt_ct_copy(b->lin_in[k], k % 2 ? b->b : b->a), NULL);
 }
 
 static void

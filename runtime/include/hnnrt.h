@@ -295,6 +295,41 @@ HNNRT_API HNNRT_MUST_CHECK hnnrt_status hnnrt_eval_add_const(hnnrt_evaluator *ev
  * keeps the scale (no level is needed to remove it). */
 HNNRT_API HNNRT_MUST_CHECK hnnrt_status hnnrt_eval_mul_const(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a,
                                                            double c, double scale);
+/*
+ * Linear combinations by constants, many at once: for every row j < n_out,
+ *   out[j] = sum_t coeff[t] * in[col[t]],  t = row_start[j] .. row_start[j + 1] - 1
+ * (a sparse matrix in compressed rows). Each constant is encoded as
+ * hnnrt_eval_mul_const encodes it, round(coeff * scale) (round(coeff) when
+ * scale = 0), so out[j] is bit-identical to mul_const of each term followed
+ * by add in row order, and its scale is that of its first term's product
+ * (in's scale times scale; an empty row gives an encryption-free zero at
+ * in[0]'s). It costs far less: products are summed unreduced and each
+ * output coefficient is reduced once, and the work is blocked so that every
+ * input is read from memory once for all the rows.
+ *
+ * Every in[k] (k < n_in) has the same number of parts (2 or 3: out[j] gets
+ * as many), the same scale (relative difference below 2^-40) and a level at
+ * least `level`: their primes above it are ignored (a free drop_to). Every
+ * out[j] is an existing ciphertext, distinct from the others and from every
+ * in[k]; each is written at `level`. Fails with ARG (NULL arguments, n_out
+ * or n_in zero, no term at all, row_start not non-decreasing from 0, col
+ * out of range, a non-finite constant, aliased outputs), LEVEL_MISMATCH
+ * (an input below level, level above the chain), SCALE_MISMATCH, SIZE,
+ * SCALE_OVERFLOW (|coeff| * scale not below Q_level / 2), PARAMS_MISMATCH,
+ * ALLOC. The first call of a given size grows a workspace the evaluator
+ * keeps; later calls do not allocate.
+ */
+typedef struct hnnrt_linear_map {
+    size_t n_out;            /* rows: outputs */
+    size_t n_in;             /* columns: inputs */
+    const size_t *row_start; /* [n_out + 1]: row_start[0] = 0, non-decreasing */
+    const uint32_t *col;     /* [row_start[n_out]]: the input of each term, < n_in */
+    const double *coeff;     /* [row_start[n_out]]: the constant of each term */
+} hnnrt_linear_map;
+
+HNNRT_API HNNRT_MUST_CHECK hnnrt_status hnnrt_eval_linear(hnnrt_evaluator *ev, hnnrt_ct *const *out,
+                                                        const hnnrt_ct *const *in, const hnnrt_linear_map *map,
+                                                        double scale, unsigned level);
 HNNRT_API HNNRT_MUST_CHECK hnnrt_status hnnrt_eval_mul_pt(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a,
                                                         const hnnrt_pt *b);
 /* 2 x 2 -> 3 parts. */

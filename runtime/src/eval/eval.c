@@ -41,6 +41,7 @@ hnnrt_evaluator_free(hnnrt_evaluator *ev)
     hnnrt_mem_free(ctx->counter, ev->t0);
     hnnrt_mem_free(ctx->counter, ev->t1);
     hnnrt_mem_free(ctx->counter, ev->t2);
+    hnnrt_mem_free(ctx->counter, ev->lin_ws);
     hnnrt_mem_free(ctx->counter, ev);
 }
 
@@ -52,8 +53,8 @@ hnnrt_evaluator_last_error(const hnnrt_evaluator *ev)
 
 /* ------------------------------------------------------------------ checks */
 
-static hnnrt_status
-check_ct(hnnrt_evaluator *ev, const char *op, const hnnrt_ct *a)
+hnnrt_status
+hnnrt_ev_check_ct(hnnrt_evaluator *ev, const char *op, const hnnrt_ct *a)
 {
     if (!a || !a->data)
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_ARG, "%s: empty ciphertext", op);
@@ -71,8 +72,8 @@ check_size2(hnnrt_evaluator *ev, const char *op, const hnnrt_ct *a)
     return HNNRT_OK;
 }
 
-static int
-scales_equal(double a, double b)
+int
+hnnrt_ev_scales_equal(double a, double b)
 {
     return fabs(a - b) <= HNNRT_SCALE_TOLERANCE * fmax(fabs(a), fabs(b));
 }
@@ -80,15 +81,15 @@ scales_equal(double a, double b)
 static hnnrt_status
 check_pair(hnnrt_evaluator *ev, const char *op, const hnnrt_ct *a, const hnnrt_ct *b, int same_scale)
 {
-    hnnrt_status st = check_ct(ev, op, a);
+    hnnrt_status st = hnnrt_ev_check_ct(ev, op, a);
     if (st == HNNRT_OK)
-        st = check_ct(ev, op, b);
+        st = hnnrt_ev_check_ct(ev, op, b);
     if (st != HNNRT_OK)
         return st;
     if (a->level != b->level)
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_LEVEL_MISMATCH, "%s: operands at levels %u and %u", op,
                              a->level, b->level);
-    if (same_scale && !scales_equal(a->scale, b->scale))
+    if (same_scale && !hnnrt_ev_scales_equal(a->scale, b->scale))
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_SCALE_MISMATCH, "%s: scales 2^%.6f and 2^%.6f differ", op,
                              log2(a->scale), log2(b->scale));
     return HNNRT_OK;
@@ -97,7 +98,7 @@ check_pair(hnnrt_evaluator *ev, const char *op, const hnnrt_ct *a, const hnnrt_c
 static hnnrt_status
 check_pt(hnnrt_evaluator *ev, const char *op, const hnnrt_ct *a, const hnnrt_pt *p, int same_scale)
 {
-    hnnrt_status st = check_ct(ev, op, a);
+    hnnrt_status st = hnnrt_ev_check_ct(ev, op, a);
     if (st != HNNRT_OK)
         return st;
     if (!p || !p->data)
@@ -107,14 +108,14 @@ check_pt(hnnrt_evaluator *ev, const char *op, const hnnrt_ct *a, const hnnrt_pt 
     if (a->level != p->level)
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_LEVEL_MISMATCH,
                              "%s: ciphertext at level %u, plaintext at level %u", op, a->level, p->level);
-    if (same_scale && !scales_equal(a->scale, p->scale))
+    if (same_scale && !hnnrt_ev_scales_equal(a->scale, p->scale))
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_SCALE_MISMATCH, "%s: scales 2^%.6f and 2^%.6f differ", op,
                              log2(a->scale), log2(p->scale));
     return HNNRT_OK;
 }
 
-static hnnrt_status
-prepare_out(hnnrt_evaluator *ev, const char *op, hnnrt_ct *out, unsigned size, unsigned level)
+hnnrt_status
+hnnrt_ev_prepare_out(hnnrt_evaluator *ev, const char *op, hnnrt_ct *out, unsigned size, unsigned level)
 {
     if (!out)
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_ARG, "%s: NULL output", op);
@@ -141,7 +142,7 @@ add_sub(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a, const hnnrt_ct *b
     hnnrt_status st = check_pair(ev, op, a, b, 1);
     unsigned size = a->size > b->size ? a->size : b->size;
     if (st == HNNRT_OK)
-        st = prepare_out(ev, op, out, size, a->level);
+        st = hnnrt_ev_prepare_out(ev, op, out, size, a->level);
     if (st != HNNRT_OK)
         return st;
     hnnrt_poly_env env;
@@ -191,7 +192,7 @@ copy_into(hnnrt_evaluator *ev, const char *op, hnnrt_ct *out, const hnnrt_ct *a)
 {
     if (out == a)
         return HNNRT_OK;
-    hnnrt_status st = prepare_out(ev, op, out, a->size, a->level);
+    hnnrt_status st = hnnrt_ev_prepare_out(ev, op, out, a->size, a->level);
     if (st != HNNRT_OK)
         return st;
     return hnnrt_ct_copy(out, a);
@@ -202,9 +203,9 @@ hnnrt_eval_negate(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a)
 {
     if (!ev)
         return HNNRT_ERR_ARG;
-    hnnrt_status st = check_ct(ev, "negate", a);
+    hnnrt_status st = hnnrt_ev_check_ct(ev, "negate", a);
     if (st == HNNRT_OK)
-        st = prepare_out(ev, "negate", out, a->size, a->level);
+        st = hnnrt_ev_prepare_out(ev, "negate", out, a->size, a->level);
     if (st != HNNRT_OK)
         return st;
     hnnrt_poly_env env;
@@ -262,22 +263,26 @@ const_residues(const hnnrt_context *ctx, unsigned level, double x, uint64_t *c)
         c[i] = hnnrt_encode_reduce_double(x, &ctx->ntt[i].mod);
 }
 
-static hnnrt_status
-check_const(hnnrt_evaluator *ev, const char *op, const hnnrt_ct *a, double c, double scale)
+hnnrt_status
+hnnrt_ev_check_const(hnnrt_evaluator *ev, const char *op, unsigned level, double c, double scale)
 {
-    hnnrt_status st = check_ct(ev, op, a);
-    if (st != HNNRT_OK)
-        return st;
     if (!isfinite(c) || !isfinite(scale) || scale < 0)
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_ARG, "%s: constant or scale not finite", op);
     double log_q = 0;
-    for (unsigned i = 0; i <= a->level; i++)
+    for (unsigned i = 0; i <= level; i++)
         log_q += log2((double)ev->ctx->ntt[i].mod.value);
     double v = fabs(c) * (scale > 0 ? scale : 1.0);
     if (v >= 1 && log2(v) >= log_q - 1)
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_SCALE_OVERFLOW, "%s: constant * scale = 2^%.1f exceeds Q/2",
                              op, log2(v));
     return HNNRT_OK;
+}
+
+static hnnrt_status
+check_const(hnnrt_evaluator *ev, const char *op, const hnnrt_ct *a, double c, double scale)
+{
+    hnnrt_status st = hnnrt_ev_check_ct(ev, op, a);
+    return st != HNNRT_OK ? st : hnnrt_ev_check_const(ev, op, a->level, c, scale);
 }
 
 hnnrt_status
@@ -307,7 +312,7 @@ hnnrt_eval_mul_const(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a, doub
         return HNNRT_ERR_ARG;
     hnnrt_status st = check_const(ev, "mul_const", a, c, scale);
     if (st == HNNRT_OK)
-        st = prepare_out(ev, "mul_const", out, a->size, a->level);
+        st = hnnrt_ev_prepare_out(ev, "mul_const", out, a->size, a->level);
     if (st != HNNRT_OK)
         return st;
     uint64_t r[HNNRT_MAX_PRIMES];
@@ -332,7 +337,7 @@ hnnrt_eval_mul_pt(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a, const h
         return HNNRT_ERR_ARG;
     hnnrt_status st = check_pt(ev, "mul_pt", a, b, 0);
     if (st == HNNRT_OK)
-        st = prepare_out(ev, "mul_pt", out, a->size, a->level);
+        st = hnnrt_ev_prepare_out(ev, "mul_pt", out, a->size, a->level);
     if (st != HNNRT_OK)
         return st;
     hnnrt_poly_env env;
@@ -376,7 +381,7 @@ hnnrt_eval_mul_ct(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a, const h
             ev->t2[c] = hnnrt_mod_mul(x1, y1, m);
         }
     }
-    st = prepare_out(ev, "mul_ct", out, 3, level);
+    st = hnnrt_ev_prepare_out(ev, "mul_ct", out, 3, level);
     if (st != HNNRT_OK)
         return st;
     const size_t bytes = (size_t)(level + 1) * n * sizeof(uint64_t);
@@ -401,7 +406,7 @@ hnnrt_eval_rescale(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a)
 {
     if (!ev)
         return HNNRT_ERR_ARG;
-    hnnrt_status st = check_ct(ev, "rescale", a);
+    hnnrt_status st = hnnrt_ev_check_ct(ev, "rescale", a);
     if (st != HNNRT_OK)
         return st;
     if (a->level == 0)
@@ -445,14 +450,14 @@ hnnrt_eval_drop_to(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a, unsign
 {
     if (!ev)
         return HNNRT_ERR_ARG;
-    hnnrt_status st = check_ct(ev, "drop_to", a);
+    hnnrt_status st = hnnrt_ev_check_ct(ev, "drop_to", a);
     if (st != HNNRT_OK)
         return st;
     if (level > a->level)
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_LEVEL_MISMATCH,
                              "drop_to: cannot raise a ciphertext from level %u to %u", a->level, level);
     if (out != a) {
-        st = prepare_out(ev, "drop_to", out, a->size, level);
+        st = hnnrt_ev_prepare_out(ev, "drop_to", out, a->size, level);
         if (st != HNNRT_OK)
             return st;
         for (unsigned p = 0; p < a->size; p++)

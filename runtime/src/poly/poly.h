@@ -44,6 +44,34 @@ void hnnrt_poly_add_scalar(const hnnrt_poly_env *e, const hnnrt_rns_basis *b, ui
 void hnnrt_poly_ntt_fwd(const hnnrt_poly_env *e, const hnnrt_rns_basis *b, uint64_t *x);
 void hnnrt_poly_ntt_inv(const hnnrt_poly_env *e, const hnnrt_rns_basis *b, uint64_t *x);
 
+/*
+ * Linear combinations by constants, the kernel of hnnrt_eval_linear:
+ *   out_j = sum_{t = row_start[j]}^{row_start[j+1] - 1} C_t * x_{col[t]}
+ * on every limb of basis b and every part. Products are accumulated
+ * unreduced (128-bit sums, or 52-bit halves in AVX-512 IFMA lanes) and each
+ * output coefficient is reduced once, so the result is the same residue
+ * whatever the kernel: bit-identical to multiplying each input by its
+ * constant and adding the products mod q. The coefficients are cut in
+ * blocks small enough that the block of every input stays in the L2 cache
+ * while all the rows are accumulated (a sparse matrix product, GEMM-style);
+ * threads take (limb, part, block) tasks, so nothing is shared but reads.
+ * Outputs MUST NOT alias inputs.
+ */
+typedef struct hnnrt_poly_linear {
+    unsigned parts;
+    size_t n_in, n_out;
+    const size_t *row_start;    /* [n_out + 1] */
+    const uint32_t *col;        /* [nnz]: the input of term t */
+    const uint64_t *w;          /* [b->count][nnz]: C_t mod the limb's prime */
+    /* [nnz]: |C_t| < 2^52, bit 63 set when C_t < 0; NULL when some |C_t| is
+     * larger. Lets the IFMA kernel take primes of 50 bits and more. */
+    const uint64_t *mag;
+    const uint64_t *const *x;   /* [parts][n_in]: limb 0 of each input's part; limb k at + k n */
+    uint64_t *const *out;       /* [parts][n_out], the same layout */
+} hnnrt_poly_linear;
+
+void hnnrt_poly_linear_apply(const hnnrt_poly_env *e, const hnnrt_rns_basis *b, const hnnrt_poly_linear *lin);
+
 /* Signed small coefficients (|c| < 2^31, e.g. a ternary secret or Gaussian
  * error) written into every limb, coefficient form. */
 void hnnrt_poly_from_small(const hnnrt_poly_env *e, const hnnrt_rns_basis *b, uint64_t *out, const int32_t *c);
