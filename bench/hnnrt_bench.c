@@ -1038,9 +1038,10 @@ usage(FILE *f)
             "(prime q0): \"prime_bits\", and the 40-bit prime q1: \"q1_bits\", \"q1_median_ns\", \"q1_runs\"],\n"
             "\"others_cpu\" (cores other processes took meanwhile)[, \"attempts\"][, \"allocs\": blocks kept\n"
             "per call]}.\n"
-            "rotate_hoisted is the cost per rotation of one hoist and %d rotations.\n"
+            "rotate_hoisted is the cost per rotation of one hoist and %d rotations; linear is one\n"
+            "call combining %d inputs into %d outputs, its line adds \"inputs\", \"outputs\", \"terms\".\n"
             "Exit status: 0, 1 on a failed operation or check, 2 on bad usage.\n",
-            BENCH_HOIST_STEPS);
+            BENCH_HOIST_STEPS, BENCH_LIN_IN, BENCH_LIN_OUT);
 }
 
 static void

@@ -99,7 +99,7 @@ fixture_free(fixture *f)
 }
 
 /* A map with every shape of row: dense, sparse, a repeated input, one term,
- * empty. Constants in [-1, 1], some of them 0. */
+ * empty, three rows on the same columns. Constants in [-1, 1], some 0. */
 typedef struct test_map {
     size_t row_start[N_OUT + 1];
     uint32_t col[N_OUT * N_IN * 2];
@@ -114,9 +114,15 @@ make_map(test_map *m, uint64_t seed)
     size_t t = 0;
     for (int j = 0; j < N_OUT; j++) {
         m->row_start[j] = t;
+        const int copy = j == 5 || j == 6; /* row 4's columns */
         int terms = j == 0 ? N_IN : j == 1 ? 0 : j == 2 ? 1 : j == 3 ? 2 * N_IN : (int)(rt_next(&r) % N_IN) + 1;
+        if (copy)
+            terms = (int)(m->row_start[5] - m->row_start[4]);
         for (int k = 0; k < terms; k++) {
-            m->col[t] = j == 0 ? (uint32_t)k : j == 3 ? (uint32_t)(k % 3) : (uint32_t)(rt_next(&r) % N_IN);
+            m->col[t] = j == 0   ? (uint32_t)k
+                        : j == 3 ? (uint32_t)(k % 3)
+                        : copy   ? m->col[m->row_start[4] + (size_t)k]
+                                 : (uint32_t)(rt_next(&r) % N_IN);
             m->coeff[t] = k % 7 == 5 ? 0.0 : rt_unit(&r);
             t++;
         }
@@ -395,18 +401,24 @@ reference(const hnnrt_modulus *m, const hnnrt_poly_linear *lin, const uint64_t *
 }
 
 /* Random limbs, constants below 2^52 in magnitude (or full residues when
- * `wide` is 0), rows of 0, 1, 1100 and 4200 terms: every kernel the CPU
- * runs, on primes of 40, 49, 58 and 61 bits, against the reference. */
+ * `wide` is 0), rows of 0 and 1 terms, three rows sharing 1100 columns, four
+ * sharing 4200 (so the kernels take rows together and reduce partial sums
+ * on the way), one of 7: every kernel the CPU runs, on primes of 40, 49, 58
+ * and 61 bits, against the reference. */
 static void
 kernels_match_reference(void **state)
 {
     (void)state;
     const unsigned bits[] = {40, 49, 58, 61};
-    enum { n = 128, n_in = 37, n_out = 4, nnz = 5301 };
-    const size_t lens[n_out] = {0, 1, 1100, 4200};
+    enum { n = 128, n_in = 37, n_out = 10 };
+    const size_t lens[n_out] = {0, 1, 1100, 1100, 1100, 4200, 4200, 4200, 4200, 7};
     size_t row_start[n_out + 1] = {0};
     for (size_t j = 0; j < n_out; j++)
         row_start[j + 1] = row_start[j] + lens[j];
+    const size_t nnz = row_start[n_out];
+    uint8_t same_next[n_out];
+    for (size_t j = 0; j < n_out; j++)
+        same_next[j] = j + 1 < n_out && lens[j] && lens[j + 1] == lens[j];
     uint32_t *col = malloc(nnz * sizeof *col);
     uint64_t *w = malloc(nnz * sizeof *w), *mag = malloc(nnz * sizeof *mag);
     uint64_t *xs = malloc(2 * n_in * n * sizeof *xs), *os = malloc(2 * n_out * n * sizeof *os);
@@ -426,27 +438,44 @@ kernels_match_reference(void **state)
         RT_OK(hnnrt_ntt_table_init(&tab, q, 7, NULL));
         hnnrt_rns_basis basis = {1, {&tab}};
         for (int wide = 0; wide < 2; wide++) {
-            for (size_t t = 0; t < nnz; t++) {
-                col[t] = (uint32_t)(rt_next(&r) % n_in);
-                uint64_t a = wide ? rt_next(&r) >> 12 : rt_next(&r) % q;
-                int neg = wide && (rt_next(&r) & 1);
-                mag[t] = a | (uint64_t)neg << 63;
-                a %= q;
-                w[t] = neg ? hnnrt_mod_neg(a, q) : a;
-            }
+            for (size_t j = 0; j < n_out; j++)
+                for (size_t t = row_start[j]; t < row_start[j + 1]; t++) {
+                    /* rows that share columns copy the first one's */
+                    col[t] = j && same_next[j - 1] ? col[t - lens[j]] : (uint32_t)(rt_next(&r) % n_in);
+                    uint64_t a = wide ? rt_next(&r) >> 12 : rt_next(&r) % q;
+                    int neg = wide && (rt_next(&r) & 1);
+                    mag[t] = a | (uint64_t)neg << 63;
+                    a %= q;
+                    w[t] = neg ? hnnrt_mod_neg(a, q) : a;
+                }
             for (size_t i = 0; i < 2 * n_in * n; i++)
                 xs[i] = rt_next(&r) % q;
-            hnnrt_poly_linear lin = {2, n_in, n_out, row_start, col, w, wide ? mag : NULL, x, out};
-            for (size_t kk = 0; kk < n_kerns; kk++) {
-                hnnrt_poly_env env = {n, 2, kerns[kk]};
-                memset(os, 0xA5, 2 * n_out * n * sizeof *os);
-                hnnrt_poly_linear_apply(&env, &basis, &lin);
-                for (unsigned p = 0; p < 2; p++)
-                    for (size_t j = 0; j < n_out; j++)
-                        for (size_t c = 0; c < n; c++)
-                            if (out[p * n_out + j][c] != reference(&tab.mod, &lin, w, p, j, c))
-                                fail_msg("kernel %s, %u-bit prime, %s constants: part %u row %zu coefficient %zu",
-                                         kerns[kk]->name, bits[b], wide ? "small" : "full", p, j, c);
+            for (int shared = 0; shared < 2; shared++) {
+                hnnrt_poly_linear lin = {
+                    .parts = 2,
+                    .n_in = n_in,
+                    .n_out = n_out,
+                    .row_start = row_start,
+                    .col = col,
+                    .w = w,
+                    .mag = wide ? mag : NULL,
+                    .same_next = shared ? same_next : NULL,
+                    .x = x,
+                    .out = out,
+                };
+                for (size_t kk = 0; kk < n_kerns; kk++) {
+                    hnnrt_poly_env env = {n, 2, kerns[kk]};
+                    memset(os, 0xA5, 2 * n_out * n * sizeof *os);
+                    hnnrt_poly_linear_apply(&env, &basis, &lin);
+                    for (unsigned p = 0; p < 2; p++)
+                        for (size_t j = 0; j < n_out; j++)
+                            for (size_t c = 0; c < n; c++)
+                                if (out[p * n_out + j][c] != reference(&tab.mod, &lin, w, p, j, c))
+                                    fail_msg("kernel %s, %u-bit prime, %s constants%s: part %u row %zu coefficient "
+                                             "%zu",
+                                             kerns[kk]->name, bits[b], wide ? "small" : "full",
+                                             shared ? ", rows together" : "", p, j, c);
+                }
             }
         }
         hnnrt_ntt_table_release(&tab, NULL);

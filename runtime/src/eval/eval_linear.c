@@ -129,18 +129,26 @@ hnnrt_eval_linear(hnnrt_evaluator *ev, hnnrt_ct *const *out, const hnnrt_ct *con
     const unsigned parts = in[0]->size;
     const size_t words = hnnrt_mem_words((size_t)level + 2, nnz, 1);
     const size_t ptrs = hnnrt_mem_words(parts, map->n_in + map->n_out, 1);
-    if (!words || !ptrs)
+    const size_t flags = map->n_out;
+    if (!words || !ptrs || words + ptrs < words || words + ptrs + flags < flags)
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_ALLOC, "linear: workspace size overflows");
-    if (ev->lin_ws_bytes < words + ptrs) {
+    if (ev->lin_ws_bytes < words + ptrs + flags) {
         hnnrt_mem_free(ctx->counter, ev->lin_ws);
         ev->lin_ws_bytes = 0;
-        if (!(ev->lin_ws = hnnrt_mem_alloc(ctx->counter, words + ptrs)))
+        if (!(ev->lin_ws = hnnrt_mem_alloc(ctx->counter, words + ptrs + flags)))
             return hnnrt_msg_set(ev->last_error, HNNRT_ERR_ALLOC, "linear: out of memory");
-        ev->lin_ws_bytes = words + ptrs;
+        ev->lin_ws_bytes = words + ptrs + flags;
     }
     uint64_t *w = ev->lin_ws, *mag = w + (size_t)(level + 1) * nnz;
     const uint64_t **x = (const uint64_t **)((char *)ev->lin_ws + words);
     uint64_t **o = (uint64_t **)(x + (size_t)parts * map->n_in);
+    uint8_t *same_next = (uint8_t *)ev->lin_ws + words + ptrs;
+    for (size_t j = 0; j + 1 < map->n_out; j++) {
+        const size_t len = map->row_start[j + 1] - map->row_start[j];
+        same_next[j] = len && map->row_start[j + 2] - map->row_start[j + 1] == len &&
+                       !memcmp(map->col + map->row_start[j], map->col + map->row_start[j + 1], len * sizeof *map->col);
+    }
+    same_next[map->n_out - 1] = 0;
     if ((st = constants(ev, map, scale, level, w, &mag)) != HNNRT_OK)
         return st;
     for (size_t j = 0; j < map->n_out; j++)
@@ -160,6 +168,7 @@ hnnrt_eval_linear(hnnrt_evaluator *ev, hnnrt_ct *const *out, const hnnrt_ct *con
         .col = map->col,
         .w = w,
         .mag = mag,
+        .same_next = same_next,
         .x = x,
         .out = o,
     };

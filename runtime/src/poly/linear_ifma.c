@@ -34,8 +34,6 @@
 
 #define SMALL_CHUNK 4096 /* terms per reduction, q < 2^50 */
 #define WIDE_CHUNK 1024  /* terms per reduction, the wide kernel */
-#define SMALL_VECS 8     /* eight lanes each: 64 coefficients, 16 accumulators */
-#define WIDE_VECS 4      /* 32 coefficients, 12 accumulators */
 
 typedef struct small_consts {
     ifma_consts c;
@@ -83,50 +81,104 @@ small_reduce(__m512i lo, __m512i hi, const small_consts *k)
     return ifma_sub_if_ge(s, k->c.q);
 }
 
+/* Rows sharing their columns with row j (lin->same_next), at most `most`. */
+static int
+rows_sharing(const hnnrt_poly_linear *lin, size_t j, int most)
+{
+    int r = 1;
+    while (r < most && lin->same_next && j + (size_t)r < lin->n_out && lin->same_next[j + (size_t)r - 1])
+        r++;
+    return r;
+}
+
+/*
+ * Rows j .. j + R - 1 (sharing their columns) over V vectors of 8
+ * coefficients from off: each input vector is loaded once for the R rows,
+ * which cuts the loads from L2 per multiply-add by R. R and V are
+ * constants at every call, so the loops unroll and the 2 R V accumulators
+ * stay in registers.
+ */
+IFMA_INLINE void
+small_rows(const small_consts *k, const hnnrt_poly_linear *lin, const uint64_t *w, const uint64_t *const *x,
+           uint64_t *const *out, size_t j, const int R, const int V, size_t off)
+{
+    const __m512i zero = _mm512_setzero_si512();
+    __m512i lo[4][8], hi[4][8];
+    const uint64_t *wr[4];
+    const size_t first = lin->row_start[j], end = lin->row_start[j + 1];
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++) {
+        wr[r] = w + (lin->row_start[j + (size_t)r] - first);
+#pragma GCC unroll 8
+        for (int v = 0; v < V; v++)
+            lo[r][v] = hi[r][v] = zero;
+    }
+    size_t t = first, room = SMALL_CHUNK;
+    for (;;) {
+        const size_t stop = end - t < room ? end : t + room;
+        for (; t < stop; t++) {
+            const uint64_t *xi = x[lin->col[t]] + off;
+            __m512i xv[8];
+#pragma GCC unroll 8
+            for (int v = 0; v < V; v++)
+                xv[v] = _mm512_loadu_si512(xi + 8 * v);
+#pragma GCC unroll 4
+            for (int r = 0; r < R; r++) {
+                const __m512i wv = _mm512_set1_epi64((long long)wr[r][t]);
+#pragma GCC unroll 8
+                for (int v = 0; v < V; v++) {
+                    lo[r][v] = _mm512_madd52lo_epu64(lo[r][v], wv, xv[v]);
+                    hi[r][v] = _mm512_madd52hi_epu64(hi[r][v], wv, xv[v]);
+                }
+            }
+        }
+        if (t == end)
+            break;
+#pragma GCC unroll 4
+        for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+            for (int v = 0; v < V; v++) {
+                lo[r][v] = small_reduce(lo[r][v], hi[r][v], k);
+                hi[r][v] = zero;
+            }
+        room = SMALL_CHUNK - 1;
+    }
+#pragma GCC unroll 4
+    for (int r = 0; r < R; r++)
+#pragma GCC unroll 8
+        for (int v = 0; v < V; v++)
+            _mm512_storeu_si512(out[j + (size_t)r] + off + 8 * v, small_reduce(lo[r][v], hi[r][v], k));
+}
+
 IFMA_TARGET void
 hnnrt_linear_block_ifma(const hnnrt_modulus *m, const hnnrt_poly_linear *lin, const uint64_t *w, unsigned part,
                         size_t off, size_t len)
 {
     const small_consts k = small_consts_make(m);
-    const __m512i zero = _mm512_setzero_si512();
     const uint64_t *const *x = lin->x + (size_t)part * lin->n_in;
     uint64_t *const *out = lin->out + (size_t)part * lin->n_out;
-    /* Every loop over the vectors is unrolled, so the accumulators stay in
-     * registers. */
-    for (size_t c0 = 0; c0 < len; c0 += 8 * SMALL_VECS) {
-        for (size_t j = 0; j < lin->n_out; j++) {
-            __m512i lo[SMALL_VECS], hi[SMALL_VECS];
-#pragma GCC unroll 8
-            for (int v = 0; v < SMALL_VECS; v++)
-                lo[v] = hi[v] = zero;
-            const size_t end = lin->row_start[j + 1];
-            size_t t = lin->row_start[j], room = SMALL_CHUNK;
-            for (;;) {
-                const size_t stop = end - t < room ? end : t + room;
-                for (; t < stop; t++) {
-                    const __m512i wv = _mm512_set1_epi64((long long)w[t]);
-                    const uint64_t *xi = x[lin->col[t]] + off + c0;
-#pragma GCC unroll 8
-                    for (int v = 0; v < SMALL_VECS; v++) {
-                        __m512i xv = _mm512_loadu_si512(xi + 8 * v);
-                        lo[v] = _mm512_madd52lo_epu64(lo[v], wv, xv);
-                        hi[v] = _mm512_madd52hi_epu64(hi[v], wv, xv);
-                    }
+    for (size_t j = 0; j < lin->n_out;) {
+        const int rows = rows_sharing(lin, j, 4);
+        for (size_t c = 0; c < len; c += 64) {
+            switch (rows) {
+            case 1:
+                small_rows(&k, lin, w, x, out, j, 1, 8, off + c);
+                break;
+            case 2:
+                small_rows(&k, lin, w, x, out, j, 2, 4, off + c);
+                small_rows(&k, lin, w, x, out, j, 2, 4, off + c + 32);
+                break;
+            default:
+                for (size_t h = 0; h < 64; h += 16) {
+                    if (rows == 3)
+                        small_rows(&k, lin, w, x, out, j, 3, 2, off + c + h);
+                    else
+                        small_rows(&k, lin, w, x, out, j, 4, 2, off + c + h);
                 }
-                if (t == end)
-                    break;
-#pragma GCC unroll 8
-                for (int v = 0; v < SMALL_VECS; v++) {
-                    lo[v] = small_reduce(lo[v], hi[v], &k);
-                    hi[v] = zero;
-                }
-                room = SMALL_CHUNK - 1;
+                break;
             }
-            uint64_t *o = out[j] + off + c0;
-#pragma GCC unroll 8
-            for (int v = 0; v < SMALL_VECS; v++)
-                _mm512_storeu_si512(o + 8 * v, small_reduce(lo[v], hi[v], &k));
         }
+        j += (size_t)rows;
     }
 }
 
@@ -150,58 +202,88 @@ wide_flush(__m512i a0, __m512i a1, __m512i a2, uint64_t r2, const hnnrt_modulus 
     wide_reduce(s0, s1, s2, r2, m, r);
 }
 
+/* The wide kernel's rows j .. j + R - 1 over V vectors from off, as
+ * small_rows; each row negates the shared input vector by its own signs. */
+IFMA_INLINE void
+wide_rows(const hnnrt_modulus *m, uint64_t r2, const hnnrt_poly_linear *lin, const uint64_t *const *x,
+          uint64_t *const *out, size_t j, const int R, const int V, size_t off)
+{
+    const __m512i zero = _mm512_setzero_si512(), qv = _mm512_set1_epi64((long long)m->value);
+    const __m512i mag_mask = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
+    __m512i a0[2][4], a1[2][4], a2[2][4];
+    const uint64_t *mr[2];
+    const size_t first = lin->row_start[j], end = lin->row_start[j + 1];
+    uint64_t r[8];
+#pragma GCC unroll 2
+    for (int q = 0; q < R; q++) {
+        mr[q] = lin->mag + lin->row_start[j + (size_t)q] - first;
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++)
+            a0[q][v] = a1[q][v] = a2[q][v] = zero;
+    }
+    size_t t = first, room = WIDE_CHUNK;
+    for (;;) {
+        const size_t stop = end - t < room ? end : t + room;
+        for (; t < stop; t++) {
+            const uint64_t *xi = x[lin->col[t]] + off;
+            __m512i xv[4];
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++)
+                xv[v] = _mm512_loadu_si512(xi + 8 * v);
+#pragma GCC unroll 2
+            for (int q = 0; q < R; q++) {
+                const uint64_t mg = mr[q][t];
+                const __m512i wv = _mm512_and_si512(_mm512_set1_epi64((long long)mg), mag_mask);
+                const __mmask8 neg = (__mmask8)(0 - (unsigned)(mg >> 63));
+#pragma GCC unroll 4
+                for (int v = 0; v < V; v++) {
+                    __m512i xs = _mm512_mask_sub_epi64(xv[v], neg, qv, xv[v]);
+                    __m512i x1 = _mm512_srli_epi64(xs, 52);
+                    a0[q][v] = _mm512_madd52lo_epu64(a0[q][v], wv, xs);
+                    a1[q][v] = _mm512_madd52hi_epu64(a1[q][v], wv, xs);
+                    a1[q][v] = _mm512_madd52lo_epu64(a1[q][v], wv, x1);
+                    a2[q][v] = _mm512_madd52hi_epu64(a2[q][v], wv, x1);
+                }
+            }
+        }
+        if (t == end)
+            break;
+#pragma GCC unroll 2
+        for (int q = 0; q < R; q++)
+#pragma GCC unroll 4
+            for (int v = 0; v < V; v++) {
+                wide_flush(a0[q][v], a1[q][v], a2[q][v], r2, m, r);
+                a0[q][v] = _mm512_loadu_si512(r);
+                a1[q][v] = a2[q][v] = zero;
+            }
+        room = WIDE_CHUNK - 1;
+    }
+#pragma GCC unroll 2
+    for (int q = 0; q < R; q++)
+#pragma GCC unroll 4
+        for (int v = 0; v < V; v++)
+            wide_flush(a0[q][v], a1[q][v], a2[q][v], r2, m, out[j + (size_t)q] + off + 8 * v);
+}
+
 IFMA_TARGET void
 hnnrt_linear_block_ifma_wide(const hnnrt_modulus *m, const hnnrt_poly_linear *lin, const uint64_t *w,
                              unsigned part, size_t off, size_t len)
 {
     (void)w; /* the magnitudes serve every limb */
     const uint64_t r2 = hnnrt_mod_reduce128((hnnrt_u128)1 << 104, m);
-    const __m512i zero = _mm512_setzero_si512(), qv = _mm512_set1_epi64((long long)m->value);
-    const __m512i mag_mask = _mm512_set1_epi64((long long)(((uint64_t)1 << 52) - 1));
     const uint64_t *const *x = lin->x + (size_t)part * lin->n_in;
     uint64_t *const *out = lin->out + (size_t)part * lin->n_out;
-    uint64_t r[8];
-    for (size_t c0 = 0; c0 < len; c0 += 8 * WIDE_VECS) {
-        for (size_t j = 0; j < lin->n_out; j++) {
-            __m512i a0[WIDE_VECS], a1[WIDE_VECS], a2[WIDE_VECS];
-#pragma GCC unroll 4
-            for (int v = 0; v < WIDE_VECS; v++)
-                a0[v] = a1[v] = a2[v] = zero;
-            const size_t end = lin->row_start[j + 1];
-            size_t t = lin->row_start[j], room = WIDE_CHUNK;
-            for (;;) {
-                const size_t stop = end - t < room ? end : t + room;
-                for (; t < stop; t++) {
-                    const uint64_t mg = lin->mag[t];
-                    const __m512i wv = _mm512_and_si512(_mm512_set1_epi64((long long)mg), mag_mask);
-                    const __mmask8 neg = (__mmask8)(0 - (unsigned)(mg >> 63));
-                    const uint64_t *xi = x[lin->col[t]] + off + c0;
-#pragma GCC unroll 4
-                    for (int v = 0; v < WIDE_VECS; v++) {
-                        __m512i xv = _mm512_loadu_si512(xi + 8 * v);
-                        xv = _mm512_mask_sub_epi64(xv, neg, qv, xv);
-                        __m512i x1 = _mm512_srli_epi64(xv, 52);
-                        a0[v] = _mm512_madd52lo_epu64(a0[v], wv, xv);
-                        a1[v] = _mm512_madd52hi_epu64(a1[v], wv, xv);
-                        a1[v] = _mm512_madd52lo_epu64(a1[v], wv, x1);
-                        a2[v] = _mm512_madd52hi_epu64(a2[v], wv, x1);
-                    }
-                }
-                if (t == end)
-                    break;
-#pragma GCC unroll 4
-                for (int v = 0; v < WIDE_VECS; v++) {
-                    wide_flush(a0[v], a1[v], a2[v], r2, m, r);
-                    a0[v] = _mm512_loadu_si512(r);
-                    a1[v] = a2[v] = zero;
-                }
-                room = WIDE_CHUNK - 1;
+    for (size_t j = 0; j < lin->n_out;) {
+        const int rows = rows_sharing(lin, j, 2);
+        for (size_t c = 0; c < len; c += 32) {
+            if (rows == 2) {
+                wide_rows(m, r2, lin, x, out, j, 2, 2, off + c);
+                wide_rows(m, r2, lin, x, out, j, 2, 2, off + c + 16);
+            } else {
+                wide_rows(m, r2, lin, x, out, j, 1, 4, off + c);
             }
-            uint64_t *o = out[j] + off + c0;
-#pragma GCC unroll 4
-            for (int v = 0; v < WIDE_VECS; v++)
-                wide_flush(a0[v], a1[v], a2[v], r2, m, o + 8 * v);
         }
+        j += (size_t)rows;
     }
 }
 

@@ -66,6 +66,9 @@ typedef struct hnnrt_poly_linear {
     /* [nnz]: |C_t| < 2^52, bit 63 set when C_t < 0; NULL when some |C_t| is
      * larger. Lets the IFMA kernel take primes of 50 bits and more. */
     const uint64_t *mag;
+    /* [n_out]: 1 when row j + 1 has row j's columns, so the kernels read
+     * each input once for both (NULL: no row does). */
+    const uint8_t *same_next;
     const uint64_t *const *x;   /* [parts][n_in]: limb 0 of each input's part; limb k at + k n */
     uint64_t *const *out;       /* [parts][n_out], the same layout */
 } hnnrt_poly_linear;
