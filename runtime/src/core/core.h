@@ -22,6 +22,11 @@ typedef struct hnnrt_alloc_counter {
 
 /* Zeroed, HNNRT_ALIGN-aligned memory; NULL on failure or size 0. counter MAY be NULL. */
 void *hnnrt_mem_alloc(hnnrt_alloc_counter *counter, size_t size);
+/* The same, not zeroed: for buffers written before they are read (a
+ * ciphertext's limbs). A fresh page is then first touched by the operation
+ * that writes it, inside its threads, and pages never written are never
+ * touched; zeroing would touch all of them once more, on one thread. */
+void *hnnrt_mem_alloc_uninit(hnnrt_alloc_counter *counter, size_t size);
 /* p MAY be NULL. */
 void hnnrt_mem_free(hnnrt_alloc_counter *counter, void *p);
 /* Wipes size bytes of p (sodium_memzero) before releasing it. */

@@ -6,7 +6,7 @@
 #include "core/core.h"
 
 void *
-hnnrt_mem_alloc(hnnrt_alloc_counter *counter, size_t size)
+hnnrt_mem_alloc_uninit(hnnrt_alloc_counter *counter, size_t size)
 {
     if (size == 0)
         return NULL;
@@ -14,11 +14,17 @@ hnnrt_mem_alloc(hnnrt_alloc_counter *counter, size_t size)
     if (rounded < size)
         return NULL;
     void *p = aligned_alloc(HNNRT_ALIGN, rounded);
-    if (!p)
-        return NULL;
-    memset(p, 0, rounded);
-    if (counter)
+    if (p && counter)
         atomic_fetch_add(&counter->live, 1);
+    return p;
+}
+
+void *
+hnnrt_mem_alloc(hnnrt_alloc_counter *counter, size_t size)
+{
+    void *p = hnnrt_mem_alloc_uninit(counter, size);
+    if (p)
+        memset(p, 0, (size + HNNRT_ALIGN - 1) / HNNRT_ALIGN * HNNRT_ALIGN);
     return p;
 }
 

@@ -80,7 +80,9 @@ hnnrt_ct_ensure(hnnrt_ct *ct, unsigned size, unsigned level)
     const size_t n = ct->ctx->n;
     unsigned parts = size > ct->cap_parts ? size : ct->cap_parts;
     unsigned limbs = level + 1 > ct->cap_limbs ? level + 1 : ct->cap_limbs;
-    uint64_t *d = hnnrt_mem_alloc(ct->ctx->counter, (size_t)parts * limbs * n * sizeof(uint64_t));
+    /* Not zeroed: every operation writes the parts and limbs it produces
+     * before anything reads them, and nothing reads beyond size and level. */
+    uint64_t *d = hnnrt_mem_alloc_uninit(ct->ctx->counter, (size_t)parts * limbs * n * sizeof(uint64_t));
     if (!d)
         return HNNRT_ERR_ALLOC;
     if (ct->data) {
