@@ -134,6 +134,12 @@ typedef struct run_opts {
 typedef struct run_result {
     size_t samples, labelled, correct_enc, correct_plain, agree;
     size_t clamped_values, clamped_samples;
+    /* Approximated activations: samples whose plaintext values put some
+     * activation's input outside its interval, and the widest excursion
+     * (|value| over the interval's half-width, at layer `worst`). */
+    size_t fitted, outside_samples;
+    double worst_excess;
+    const hnn_tir_node *worst;
     double max_abs_error, keygen_ms, peak_rss_mb;
     hnn_exec_stats st;
     double threshold;
@@ -224,6 +230,32 @@ logits_offset(const hnn_tir *tir)
     return off;
 }
 
+/* Whether a sample's plaintext values (scratch, node k's at offset[k]) put
+ * some approximated activation's input outside its interval; the widest
+ * excursion so far goes to r (distance from the interval's centre in
+ * half-widths: above 1 is outside). */
+static bool
+leaves_intervals(const hnn_tir *tir, const size_t *offset, const double *scratch, run_result *r)
+{
+    bool out = false;
+    for (uint32_t k = 0; k < tir->n_nodes; k++) {
+        const hnn_tir_node *p = tir->nodes[k];
+        if (p->kind != HNN_TIR_POLY || p->u.poly.power)
+            continue;
+        const double lo = p->u.poly.cheb.lo, hi = p->u.poly.cheb.hi, mid = 0.5 * (lo + hi), half = 0.5 * (hi - lo);
+        const double *v = scratch + offset[p->in[0]->id];
+        for (uint32_t j = 0; j < p->size; j++) {
+            out |= v[j] < lo || v[j] > hi;
+            double e = fabs(v[j] - mid) / half;
+            if (e > r->worst_excess) {
+                r->worst_excess = e;
+                r->worst = p;
+            }
+        }
+    }
+    return out;
+}
+
 /* Encrypted and plaintext evaluation of every sample; the figures in *r. */
 static int
 run_data(const hnn_plan *plan, const hnn_data *d, const run_opts *o, double *y, run_result *r)
@@ -277,15 +309,23 @@ run_data(const hnn_plan *plan, const hnn_data *d, const run_opts *o, double *y, 
     const hnn_tir *tir = plan->tir;
     double *scratch = malloc(hnn_tir_eval_scratch(tir) * sizeof *scratch);
     double *want = malloc((tir->output->size + 1) * sizeof *want);
-    if (!scratch || !want) {
+    size_t *offset = malloc((tir->n_nodes + 1) * sizeof *offset);
+    if (!scratch || !want || !offset) {
         free(scratch);
         free(want);
+        free(offset);
         fputs("hnnc run: out of memory\n", stderr);
         return HNN_EXIT_USER;
     }
     size_t off = logits_offset(tir);
+    offset[0] = 0;
+    for (uint32_t k = 0; k < tir->n_nodes; k++) {
+        offset[k + 1] = offset[k] + tir->nodes[k]->size;
+        r->fitted += tir->nodes[k]->kind == HNN_TIR_POLY && !tir->nodes[k]->u.poly.power;
+    }
     for (size_t s = 0; s < d->n_samples; s++) {
         hnn_tir_eval(tir, d->x + s * w, want, scratch);
+        r->outside_samples += r->fitted && leaves_intervals(tir, offset, scratch, r);
         const double *plain = scratch + off, *enc = y + s * n_out;
         for (uint32_t k = 0; k < n_out; k++)
             r->max_abs_error = fmax(r->max_abs_error, fabs(plain[k] - enc[k]));
@@ -300,6 +340,7 @@ run_data(const hnn_plan *plan, const hnn_data *d, const run_opts *o, double *y, 
     r->samples = d->n_samples;
     free(scratch);
     free(want);
+    free(offset);
     return HNN_EXIT_OK;
 }
 
@@ -359,6 +400,16 @@ print_text(const hnn_plan *plan, const hnn_data *d, const run_opts *o, const run
     printf("client: encryption %.1f ms, decryption %.1f ms in all\n", r->st.encrypt_ms, r->st.decrypt_ms);
     printf("inputs: %zu value%s clamped into their declared ranges (%zu sample%s)\n", r->clamped_values,
            r->clamped_values == 1 ? "" : "s", r->clamped_samples, r->clamped_samples == 1 ? "" : "s");
+    if (r->fitted) {
+        printf("intervals: %zu sample%s put an activation's input outside its interval", r->outside_samples,
+               r->outside_samples == 1 ? "" : "s");
+        const hnn_tir_node *p = r->worst;
+        if (p)
+            printf(" (widest: '%s' at %.2f half-widths from the centre of [%g, %g])", p->name, r->worst_excess,
+                   p->u.poly.cheb.lo, p->u.poly.cheb.hi);
+        printf("%s\n", r->outside_samples && plan->model->hints.bounds == HNN_BOUNDS_INTERVALS
+                            ? "; the plan's bounds assume none does (bounds intervals)" : "");
+    }
     if (plan->n_refresh_points)
         printf("refresh: %zu round trips with the key holder, %.2f MB exchanged, %.1f ms\n", r->st.refreshes,
                (double)r->st.refresh_bytes / 1e6, r->st.refresh_ms);
@@ -395,7 +446,10 @@ print_json(const hnn_plan *plan, const hnn_data *d, const run_result *r)
         if (i + 1 < d->n_class_names)
             fputs(", ", stdout);
     }
-    printf("],\n  \"clamped_values\": %zu,\n  \"clamped_samples\": %zu\n}\n", r->clamped_values, r->clamped_samples);
+    printf("],\n  \"clamped_values\": %zu,\n  \"clamped_samples\": %zu,\n", r->clamped_values, r->clamped_samples);
+    printf("  \"interval_samples_outside\": %zu,\n", r->outside_samples);
+    json_number(stdout, "interval_widest", r->worst ? r->worst_excess : 0, true);
+    printf("}\n");
 }
 
 static int

@@ -110,10 +110,8 @@ typedef struct node_info {
     double a, b, enc, d;
     uint8_t cat, dcat;
     double total;       /* forward bound of the node's error (second-order terms) */
-    /* The estimate's versions: a forward magnitude of the error that adds
-     * the errors of different operands in quadrature (independent), and the
-     * deterministic local error with its second-order part from those. */
-    double mag, d_est;
+    double d_est;       /* the estimate's deterministic local error: first order only
+                           (second-order products are taken at each sample) */
 } node_info;
 
 typedef struct hir_state {
@@ -386,7 +384,7 @@ local_errors(hir_state *s, uint32_t i)
     x->a = x->b = x->enc = x->d = 0;
     x->cat = HNN_PRECISION_ENCODE;
     x->dcat = HNN_PRECISION_ENCODE;
-    double carried = 0, carried_est = a ? a->mag : 0;
+    double carried = 0;
     switch (n->op) {
     case HNN_HIR_INPUT:
         fresh_noise(s, n->scale, x);
@@ -426,7 +424,6 @@ local_errors(hir_state *s, uint32_t i)
         double cs = n->c_scale > 0 ? n->c_scale : 1;
         x->d = maxabs(a) * (0.5 / cs + fabs(n->c) * DBL_EPSILON);
         carried = fabs(n->c) * a->total;
-        carried_est = fabs(n->c) * a->mag;
         break;
     }
     case HNN_HIR_ADD_CONST:
@@ -439,7 +436,6 @@ local_errors(hir_state *s, uint32_t i)
         double cs = n->c_scale > 0 ? n->c_scale : 1, m = maxabs(a);
         x->enc = m * m * (N / 2) * (1.0 / 12) / (cs * cs);
         carried = fmax(fabs(plo), fabs(phi)) * a->total;
-        carried_est = fmax(fabs(plo), fabs(phi)) * a->mag;
         break;
     }
     case HNN_HIR_ADD_PT:
@@ -450,22 +446,17 @@ local_errors(hir_state *s, uint32_t i)
         x->dcat = HNN_PRECISION_PRODUCT;
         x->d = a->total * b->total;
         carried = maxabs(b) * a->total + maxabs(a) * b->total;
-        x->d_est = a->mag * b->mag;
-        carried_est = n->a == n->b ? 2 * maxabs(a) * a->mag : hypot(maxabs(b) * a->mag, maxabs(a) * b->mag);
         break;
     case HNN_HIR_ADD:
     case HNN_HIR_SUB:
         carried = a->total + b->total;
-        carried_est = n->a == n->b ? 2 * a->mag : hypot(a->mag, b->mag);
         break;
     default: /* NEGATE, DROP_LEVEL */
         carried = a->total;
         break;
     }
-    if (n->op != HNN_HIR_MUL_CT)
-        x->d_est = x->d;
+    x->d_est = n->op == HNN_HIR_MUL_CT ? 0 : x->d;
     x->total = carried + local_magnitude(s, x) + x->d;
-    x->mag = carried_est + local_magnitude(s, x) + x->d_est;
 }
 
 /* Derivative bounds towards the operands. */
@@ -522,6 +513,48 @@ sample_input(const hnn_precision_ring *ring, uint32_t k, unsigned t, uint64_t *r
 }
 
 /*
+ * The variance of node i's error at the current sample, slot by slot
+ * (fv, W per node), from its operands' through the exact derivatives at
+ * the sample's values, plus its own local error (random, and the first-order
+ * deterministic part counted as a variance): the forward counterpart of the
+ * reverse pass, for the second-order products e_a e_b only. Operands'
+ * errors are taken as independent (a value used twice adds coherently).
+ */
+static void
+forward_variance(const hir_state *s, uint32_t i, size_t W, const double *val, double *fv)
+{
+    const hnn_hir *h = s->h;
+    const hnn_hir_node *n = &h->nodes[i];
+    const node_info *x = &s->info[i];
+    double *f = fv + (size_t)i * W;
+    const double *fa = hnn_hir_op_operands(n->op) >= 1 ? fv + (size_t)n->a * W : NULL;
+    const double *fb = hnn_hir_op_operands(n->op) >= 2 ? fv + (size_t)n->b * W : NULL;
+    const double *va = fa ? val + (size_t)n->a * W : NULL, *vb = fb ? val + (size_t)n->b * W : NULL;
+    const hnn_hir_pt *pt = n->op == HNN_HIR_MUL_PT ? &h->pts[n->pt] : NULL;
+    size_t shift = n->op == HNN_HIR_ROTATE ? (size_t)(((int64_t)n->step % (int64_t)W + (int64_t)W) % (int64_t)W) : 0;
+    double local = x->a + x->b + x->enc + x->d_est * x->d_est;
+    bool same = fb && n->a == n->b;
+    for (size_t j = 0; j < W; j++) {
+        double v;
+        switch (n->op) {
+        case HNN_HIR_INPUT: v = 0; break;
+        case HNN_HIR_ADD: v = same ? 4 * fa[j] : fa[j] + fb[j]; break;
+        case HNN_HIR_SUB: v = same ? 0 : fa[j] + fb[j]; break;
+        case HNN_HIR_MUL_CONST: v = n->c * n->c * fa[j]; break;
+        case HNN_HIR_MUL_PT: {
+            double p = j < pt->len ? pt->values[j] : 0;
+            v = p * p * fa[j];
+            break;
+        }
+        case HNN_HIR_MUL_CT: v = same ? 4 * va[j] * va[j] * fa[j] : vb[j] * vb[j] * fa[j] + va[j] * va[j] * fb[j]; break;
+        case HNN_HIR_ROTATE: v = fa[(j + shift) % W]; break;
+        default: v = fa[j]; break;
+        }
+        f[j] = v + local;
+    }
+}
+
+/*
  * The estimate: at each sampled input, the values of every node on doubles,
  * then per output a reverse pass with the exact (signed) derivatives, so
  * that terms of opposite signs cancel as they do in the run. Values are
@@ -546,14 +579,16 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
         memset(noise[k].est_det_by, 0, sizeof noise[k].est_det_by);
     }
     size_t nn = h->n_nodes ? h->n_nodes : 1;
-    double *val = NULL, *g = NULL, *in = NULL;
+    double *val = NULL, *g = NULL, *in = NULL, *fv = NULL;
     if ((double)nn * (double)W <= ldexp(1.0, 24)) {
         val = malloc(nn * W * sizeof *val);
+        fv = malloc(nn * W * sizeof *fv);
         g = malloc(nn * W * sizeof *g);
         in = malloc((h->n_inputs ? h->n_inputs : 1) * sizeof *in);
     }
-    if (!val || !g || !in) {
+    if (!val || !fv || !g || !in) {
         free(val);
+        free(fv);
         free(g);
         free(in);
         if ((double)nn * (double)W <= ldexp(1.0, 24))
@@ -598,6 +633,7 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
             if (s->ring->assume_lo)
                 for (size_t j = 0; j < W; j++)
                     v[j] = fmin(fmax(v[j], s->ring->assume_lo[i]), s->ring->assume_hi[i]);
+            forward_variance(s, i, W, val, fv);
         }
         for (uint32_t k = 0; k < h->n_outputs; k++) {
             hnn_precision_noise *o = &noise[k];
@@ -616,8 +652,14 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
                     continue;
                 const node_info *x = &s->info[i];
                 const hnn_hir_node *n = &h->nodes[i];
-                de += g1 * x->d_est;
-                de_by[x->dcat] += g1 * x->d_est;
+                double dl = g1 * x->d_est;
+                if (n->op == HNN_HIR_MUL_CT) { /* e_a e_b at this sample, each up to 8 sigma */
+                    const double *fa = fv + (size_t)n->a * W, *fb = fv + (size_t)n->b * W;
+                    for (size_t j = 0; j < W; j++)
+                        dl += fabs(gi[j]) * 64 * sqrt(fa[j] * fb[j]);
+                }
+                de += dl;
+                de_by[x->dcat] += dl;
                 vp += g2 * (x->a + x->enc);
                 vk += g2 * x->b;
                 by[x->cat] += g2 * (x->a + x->b);
@@ -654,6 +696,7 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
         }
     }
     free(val);
+    free(fv);
     free(g);
     free(in);
     return true;

@@ -79,9 +79,9 @@ typedef struct hnn_precision_noise {
     double est_var_plain, est_var_key;        /* each the largest over the samples */
     double est_var_by[HNN_PRECISION__COUNT];  /* at the sample of largest variance */
     /* The deterministic part at the sampled inputs: each local error times
-     * the exact |derivative| there, the second-order products taken from
-     * forward error magnitudes that add different operands' errors in
-     * quadrature (a bound would add them, and compound a worst-case gain
+     * the exact |derivative| there, and the second-order products e_a e_b
+     * from the operands' error variances carried forward through the exact
+     * derivatives at the same sample (the bound's worst-case gains compound
      * per layer); the largest over the samples, and its split. */
     double est_det;
     double est_det_by[HNN_PRECISION__COUNT];
