@@ -388,6 +388,28 @@ analyse(emit *e, char *err, size_t err_len)
 
 /* ------------------------------------------------------------------ shared pieces */
 
+/* The client layout of the input (hir->in_layout) as a table: slot i of
+ * input ciphertext k holds x[input_layout[k][i % in_period] - 1], zero where
+ * the entry is 0. */
+static void
+emit_input_layout(sbuf *b, const hnn_hir *h)
+{
+    sb_printf(b, "/* The client layout of the input: slot i of input ciphertext k holds feature\n"
+                 " * input_layout[k][i %% %u] - 1, or 0 where the entry is 0; the first layer's products\n"
+                 " * then need no rotation of the input (docs/design/packing.md in hnnc). */\n"
+                 "static const uint32_t input_layout[%u][%u] = {\n",
+              h->in_period, h->in_cts, h->in_period);
+    for (uint32_t k = 0; k < h->in_cts; k++) {
+        sb_puts(b, "    {");
+        for (uint32_t i = 0; i < h->in_period; i++) {
+            uint32_t v = h->in_layout[(size_t)k * h->in_period + i];
+            sb_printf(b, "%s%u", i == 0 ? "" : i % 24 ? ", " : ",\n     ", v == HNN_HIR_NONE ? 0 : v + 1);
+        }
+        sb_puts(b, "},\n");
+    }
+    sb_puts(b, "};\n\n");
+}
+
 static const char *
 tir_name(const emit *e, uint32_t tir)
 {
@@ -638,7 +660,12 @@ write_header(sbuf *b, const emit *e)
                  "hnnrt_status %s_client_new(const hnnrt_context *ctx, const %s_keys *keys, %s_client **out);\n"
                  "void %s_client_free(%s_client *c);\nconst char *%s_client_last_error(const %s_client *c);\n\n",
               N, N, N, N, N, N, N, N, N);
-    if (vector)
+    if (vector && h->in_layout)
+        sb_printf(b, "/* Encrypts one sample (n_samples must be 1): its %u features laid out for the first\n"
+                     " * layer over in[0..%s_CIPHERTEXTS_IN) (made by the caller with hnnrt_ct_new), as the\n"
+                     " * client layout table says. */\n",
+                  h->n_inputs, U);
+    else if (vector)
         sb_printf(b, "/* Encrypts one sample (n_samples must be 1): its %u features in slots 0..%u, repeated\n"
                      " * every %u slots, into in[0] (made by the caller with hnnrt_ct_new). */\n",
                   h->n_inputs, h->n_inputs - 1, h->period);
@@ -818,10 +845,28 @@ write_client(sbuf *b, const emit *e)
               N, N, N, N, N, N);
 
     /* Encrypt. */
+    if (vector && h->in_layout)
+        emit_input_layout(b, h);
     sb_printf(b, "hnnrt_status\n%s_encrypt(%s_client *c, const double *x, size_t n_samples, hnnrt_ct *const *in)\n{\n"
                  "    hnnrt_status st;\n    if (!c || !x || !in)\n        return HNNRT_ERR_ARG;\n",
               N, N);
-    if (vector) {
+    if (vector && h->in_layout) {
+        sb_printf(b, "    if (n_samples != 1)\n"
+                     "        return client_failed(c, HNNRT_ERR_ARG, \"vector packing: one sample per evaluation, %%zu given\", n_samples);\n"
+                     "    for (size_t i = 0; i < %s_INPUTS; i++) /* each value counted once, however often laid out */\n"
+                     "        (void)clamp_input(c, i, x[i], 1);\n"
+                     "    for (unsigned k = 0; k < %s_CIPHERTEXTS_IN; k++) {\n"
+                     "        if (!in[k])\n            return client_failed(c, HNNRT_ERR_ARG, \"in[%%u] is NULL\", k);\n"
+                     "        for (size_t i = 0; i < c->slots; i++) {\n"
+                     "            uint32_t v = input_layout[k][i %% %u];\n"
+                     "            c->re[i] = v ? clamp_input(c, v - 1, x[v - 1], 0) : 0.0;\n        }\n"
+                     "        st = hnnrt_encode(c->enc, c->pt, c->re, c->slots, %s_INPUT_SCALE, %s_TOP_LEVEL);\n"
+                     "        if (st == HNNRT_OK)\n            st = hnnrt_encrypt(c->encr, in[k], c->pt);\n"
+                     "        if (st != HNNRT_OK) {\n            sodium_memzero(c->re, c->slots * sizeof *c->re);\n"
+                     "            return client_failed(c, st, \"encrypt ciphertext %%u: %%s\", k, hnnrt_encoder_last_error(c->enc));\n"
+                     "        }\n    }\n    sodium_memzero(c->re, c->slots * sizeof *c->re);\n    return HNNRT_OK;\n}\n\n",
+                  U, U, h->in_period, U, U);
+    } else if (vector) {
         sb_printf(b, "    if (n_samples != 1)\n"
                      "        return client_failed(c, HNNRT_ERR_ARG, \"vector packing: one sample per evaluation, %%zu given\", n_samples);\n"
                      "    if (!in[0])\n        return client_failed(c, HNNRT_ERR_ARG, \"in[0] is NULL\");\n"

@@ -545,7 +545,8 @@ hnn_exec_eval(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_
 
 /* The client's encoding of sample block `first`: batch packing puts
  * feature k of sample s in slot s of ciphertext k; vector packing puts the
- * one sample's features in slots 0..n_inputs-1, repeated every period. */
+ * one sample's features in slots 0..n_inputs-1, repeated every period, or
+ * where the plan's client layout says (ciphertext k of hir->in_layout). */
 size_t
 hnn_exec_input_slots(const hnn_plan *plan, const double *x, size_t first, size_t n_samples, uint32_t k, double *buf,
                      size_t n_slots)
@@ -558,9 +559,11 @@ hnn_exec_input_slots(const hnn_plan *plan, const double *x, size_t first, size_t
         return n_samples;
     }
     const double *row = x + first * h->n_inputs;
+    const uint32_t *layout = h->in_layout ? h->in_layout + (size_t)k * h->in_period : NULL;
     for (size_t i = 0; i < n_slots; i++) {
-        size_t j = i % h->period;
-        buf[i] = j < h->n_inputs ? hnn_input_clamp_value(input, j, row[j]) : 0.0;
+        size_t j = i % (layout ? h->in_period : h->period);
+        uint32_t v = layout ? layout[j] : j < h->n_inputs ? (uint32_t)j : HNN_HIR_NONE;
+        buf[i] = v != HNN_HIR_NONE ? hnn_input_clamp_value(input, v, row[v]) : 0.0;
     }
     return n_slots;
 }
@@ -577,8 +580,8 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
         snprintf(err, err_len, "run: %zu samples, the batch holds 1..%zu", n_samples, slots);
         return HNNRT_ERR_ARG;
     }
-    if (vector && (h->period == 0 || h->period > slots || slots % h->period)) {
-        snprintf(err, err_len, "run: period %u does not divide the %zu slots", h->period, slots);
+    if (vector && (hnn_hir_slots_used(h) == 0 || hnn_hir_slots_used(h) > slots || slots % hnn_hir_slots_used(h))) {
+        snprintf(err, err_len, "run: period %u does not divide the %zu slots", hnn_hir_slots_used(h), slots);
         return HNNRT_ERR_ARG;
     }
     hnn_exec_stats local = {0};

@@ -73,8 +73,9 @@ void hnn_exec_keys_free(hnn_exec_keys *keys);
 /* The slots of input ciphertext k: batch packing, feature k of samples
  * x[0..n_samples) in slots 0..n_samples-1; vector packing, the features of
  * sample `first` in slots 0..n_inputs-1 repeated every period over n_slots
- * slots. Each value is clamped into its element's declared range (the
- * plan's bounds hold only there; hnn_input_clamp counts them beforehand).
+ * slots, or ciphertext k of the plan's client layout (hir->in_layout). Each
+ * value is clamped into its element's declared range (the plan's bounds hold
+ * only there; hnn_input_clamp counts them beforehand).
  * Returns the slots filled in buf. */
 size_t hnn_exec_input_slots(const hnn_plan *plan, const double *x, size_t first, size_t n_samples, uint32_t k,
                             double *buf, size_t n_slots);

@@ -89,6 +89,9 @@ hnn_hir_derive(const hnn_hir *old, hnn_arena *arena)
     h->n_pts = old->n_pts;
     h->cap_pts = old->n_pts;
     h->period = old->period;
+    h->in_layout = old->in_layout;
+    h->in_period = old->in_period;
+    h->in_cts = old->in_cts;
     return h;
 }
 
@@ -101,6 +104,9 @@ hnn_hir_copy_node(hnn_hir *h, const hnn_hir_node *n, uint32_t a, uint32_t b)
     m->step = n->step;
     m->pt = n->pt;
     m->c = n->c;
+    m->has_bound = n->has_bound;
+    m->bound_lo = n->bound_lo;
+    m->bound_hi = n->bound_hi;
     return id;
 }
 
@@ -120,6 +126,31 @@ hnn_hir_map_io(hnn_hir *h, const hnn_hir *old, const uint32_t *map)
     h->n_inputs = old->n_inputs;
     h->outputs = map_ids(h->arena, old->outputs, old->n_outputs, map);
     h->n_outputs = old->n_outputs;
+}
+
+uint32_t
+hnn_hir_distinct(const uint32_t *ids, uint32_t n)
+{
+    uint32_t count = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        bool seen = false;
+        for (uint32_t j = 0; j < i && !seen; j++)
+            seen = ids[j] == ids[i];
+        count += !seen;
+    }
+    return count;
+}
+
+uint32_t
+hnn_hir_input_ciphertexts(const hnn_hir *h)
+{
+    return h->in_layout ? h->in_cts : hnn_hir_distinct(h->inputs, h->n_inputs);
+}
+
+uint32_t
+hnn_hir_slots_used(const hnn_hir *h)
+{
+    return h->in_layout && h->in_period > h->period ? h->in_period : h->period;
 }
 
 void
@@ -223,6 +254,9 @@ hnn_hir_print(FILE *out, const hnn_hir *h)
     fprintf(out, "# %u nodes, %u inputs, %u outputs, %u plaintexts, top level %u, %s packing\n", h->n_nodes,
             h->n_inputs, h->n_outputs, h->n_pts, h->top_level,
             h->packing == HNN_HIR_PACK_BATCH ? "batch" : "vector");
+    if (h->in_layout)
+        fprintf(out, "# input in the client's layout: %u ciphertexts of %u slots (period %u)\n", h->in_cts,
+                h->in_period, h->period);
     for (uint32_t i = 0; i < h->n_nodes; i++) {
         const hnn_hir_node *n = &h->nodes[i];
         char args[96] = "";

@@ -51,6 +51,13 @@ typedef struct hnn_hir_node {
     uint32_t level;    /* after the op */
     double scale;      /* after the op */
     uint32_t tir;      /* the tensor-IR node this implements (for reports) */
+    /* A bound on every slot's value that the lowering knows from the tensor
+     * IR's ranges (vector packing: a layer's value, padding included), or
+     * has_bound false. The precision estimate intersects its own interval
+     * arithmetic with it, which alone loses the rows apart once diagonals
+     * mix them. */
+    bool has_bound;
+    double bound_lo, bound_hi;
 } hnn_hir_node;
 
 /* A plaintext vector the circuit multiplies by (vector packing: diagonals). */
@@ -79,6 +86,14 @@ typedef struct hnn_hir {
     uint32_t period;     /* vector packing: values repeat every `period` slots
                             (a power of two); plaintexts and inputs are
                             replicated to fill the slots. 0 in batch packing. */
+    /* Vector packing, the client's layout of the input. NULL: the input
+     * vector in slots 0..n_inputs-1 of one ciphertext, repeated every
+     * period. Otherwise in_cts ciphertexts (INPUT node pt = c) of
+     * in_period slots each, a power of two repeated to fill the slots:
+     * slot j of ciphertext c holds input value in_layout[c * in_period + j],
+     * or zero where that is HNN_HIR_NONE (docs/design/packing.md). */
+    uint32_t *in_layout;
+    uint32_t in_period, in_cts;
 } hnn_hir;
 
 const char *hnn_hir_op_name(hnn_hir_op op);
@@ -104,6 +119,15 @@ void hnn_hir_map_io(hnn_hir *h, const hnn_hir *old, const uint32_t *map);
 
 /* Counts of each op, and of each op per level (counts[op * (levels + 1) + level]). */
 void hnn_hir_count(const hnn_hir *h, uint64_t counts[HNN_HIR__COUNT]);
+
+/* The number of distinct ids among ids[0..n). */
+uint32_t hnn_hir_distinct(const uint32_t *ids, uint32_t n);
+/* Input ciphertexts the client sends per evaluation: in_cts with a client
+ * layout, else the distinct nodes of the input list. */
+uint32_t hnn_hir_input_ciphertexts(const hnn_hir *h);
+/* The widest period of the circuit's values: in_period with a client layout
+ * spread wider than the period, else the period (0 in batch packing). */
+uint32_t hnn_hir_slots_used(const hnn_hir *h);
 
 bool hnn_hir_verify(const hnn_hir *h, const uint64_t *primes, char *why, size_t why_len);
 /* One line per node: "%12 = rescale %11            L3  2^40.0000" */

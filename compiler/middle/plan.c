@@ -77,23 +77,6 @@ collect_rotations(hnn_plan *plan, hnn_arena *arena)
     plan->n_rotation_steps = m;
 }
 
-static uint32_t
-distinct_ids(const uint32_t *ids, uint32_t n)
-{
-    uint32_t count = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        bool seen = false;
-        for (uint32_t j = 0; j < i && !seen; j++)
-            seen = ids[j] == ids[i];
-        count += !seen;
-    }
-    return count;
-}
-
-/* Key-holder round trip and link speed the refresh placement assumes: a
- * 20 ms round trip and 1 Gbit/s (8 ns per byte). */
-#define REFRESH_ROUND_TRIP_NS 20e6
-#define REFRESH_NS_PER_BYTE 8.0
 
 /*
  * refresh client: choose ring, level budget and refresh points by total
@@ -120,8 +103,8 @@ place_refreshes(hnn_plan *plan, hnn_hir_packing packing, const hnn_param_request
         .ops = ops,
         .params = &preq,
         .reserve_levels = 1,
-        .round_trip_ns = REFRESH_ROUND_TRIP_NS,
-        .ns_per_byte = REFRESH_NS_PER_BYTE,
+        .round_trip_ns = HNN_PLAN_ROUND_TRIP_NS,
+        .ns_per_byte = HNN_PLAN_NS_PER_BYTE,
     };
     hnn_refresh_choice choice;
     if (!hnn_refresh_choose(&rr, arena, &choice)) {
@@ -145,14 +128,14 @@ place_refreshes(hnn_plan *plan, hnn_hir_packing packing, const hnn_param_request
  * Errors go to diag, or only to `why` when diag is NULL (auto trying both).
  */
 static bool
-plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn_plan_options *opt,
+plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, uint32_t in_slots, const hnn_plan_options *opt,
              hnn_arena *arena, hnn_diag *diag, char *why, size_t why_len)
 {
     const hnn_model *model = plan->model;
     const hnn_hints *hints = &model->hints;
-    plan->hir = packing == HNN_HIR_PACK_VECTOR ? hnn_plan_lower_vector(plan->tir, fewer_keys, arena)
+    plan->hir = packing == HNN_HIR_PACK_VECTOR ? hnn_plan_lower_vector(plan->tir, fewer_keys, in_slots, arena)
                                                : hnn_plan_lower(plan->tir, packing, arena);
-    uint32_t period = plan->hir->period;
+    uint32_t period = hnn_hir_slots_used(plan->hir);
     hnn_plan_lazy_relin(&plan->hir, arena);
     plan->scale_bits = hints->set[HNN_HINT_SCALE] ? (uint32_t)lround(hints->scale_log2) : 40;
     hnn_param_request req = {
@@ -254,9 +237,31 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn
     if (dump_here(opt, "verify"))
         hnn_hir_print(dump_file(opt), plan->hir);
     plan->batch = packing == HNN_HIR_PACK_VECTOR ? 1 : hints->batch ? hints->batch : (uint32_t)plan->slots;
-    plan->ciphertexts_in = distinct_ids(plan->hir->inputs, plan->hir->n_inputs);
-    plan->ciphertexts_out = distinct_ids(plan->hir->outputs, plan->hir->n_outputs);
+    plan->ciphertexts_in = hnn_hir_input_ciphertexts(plan->hir);
+    plan->ciphertexts_out = hnn_hir_distinct(plan->hir->outputs, plan->hir->n_outputs);
     return true;
+}
+
+/*
+ * plan_circuit for a packing. In vector packing the client's layout of the
+ * input may spread over every slot of the ring, which parameter selection
+ * chooses after lowering: the circuit is planned without a client layout
+ * first, then with the ring's slots, and the second plan is kept when it
+ * holds in the same ring (the lowering takes the layout only where its cost
+ * model finds it cheaper; the depth does not change, the rotation keys may).
+ */
+static bool
+plan_packing(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn_plan_options *opt,
+             hnn_arena *arena, hnn_diag *diag, char *why, size_t why_len)
+{
+    uint32_t in_slots = 0;
+    hnn_plan first = *plan, wide = *plan;
+    if (packing == HNN_HIR_PACK_VECTOR && plan->client_layout &&
+        plan_circuit(&first, packing, fewer_keys, 0, NULL, arena, NULL, why, why_len) &&
+        plan_circuit(&wide, packing, fewer_keys, (uint32_t)first.slots, NULL, arena, NULL, why, why_len) &&
+        wide.slots == first.slots)
+        in_slots = (uint32_t)first.slots;
+    return plan_circuit(plan, packing, fewer_keys, in_slots, opt, arena, diag, why, why_len);
 }
 
 static const int op_cost_class[] = {
@@ -316,7 +321,7 @@ raise_auto_degrees(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, hnn
         p->u.poly.cheb = fit;
         hnn_tir_compute_ranges(plan->tir);
         hnn_precision_result *est = hnn_arena_alloc(arena, sizeof *est);
-        if (!plan_circuit(&trial, packing, fewer_keys, NULL, arena, NULL, why, sizeof why) ||
+        if (!plan_packing(&trial, packing, fewer_keys, NULL, arena, NULL, why, sizeof why) ||
             !(trial.precision = est, hnn_precision_estimate(&trial, est))) {
             p->u.poly.cheb = old; /* no parameter set holds the deeper plan: keep the first */
             hnn_tir_compute_ranges(plan->tir);
@@ -331,6 +336,7 @@ hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *a
 {
     hnn_plan *plan = hnn_arena_alloc(arena, sizeof *plan);
     plan->model = model;
+    plan->client_layout = !(opt && opt->no_client_layout);
     if (!model->has_values) {
         hnn_diag_error(diag, model->weights_loc,
                        "the model has no weight values (weights none): train it first, then compile");
@@ -363,10 +369,10 @@ hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *a
          * is planned for real. Without a batch hint the sample count is
          * free: the comparison is per sample at a full batch (throughput). */
         hnn_plan b = *plan, v = *plan;
-        bool ok_b = plan_circuit(&b, HNN_HIR_PACK_BATCH, false, NULL, arena, NULL, why, sizeof why);
-        bool ok_v = plan_circuit(&v, HNN_HIR_PACK_VECTOR, false, NULL, arena, NULL, why, sizeof why);
+        bool ok_b = plan_packing(&b, HNN_HIR_PACK_BATCH, false, NULL, arena, NULL, why, sizeof why);
+        bool ok_v = plan_packing(&v, HNN_HIR_PACK_VECTOR, false, NULL, arena, NULL, why, sizeof why);
         if (!ok_v && hints->key_memory_mb)
-            ok_v = plan_circuit(&v, HNN_HIR_PACK_VECTOR, true, NULL, arena, NULL, why, sizeof why);
+            ok_v = plan_packing(&v, HNN_HIR_PACK_VECTOR, true, NULL, arena, NULL, why, sizeof why);
         uint64_t samples = hints->batch ? hints->batch : ok_b ? b.slots : 1;
         if (ok_v && (!ok_b || hnn_plan_estimate_ms(&v, samples) < hnn_plan_estimate_ms(&b, samples)))
             packing = HNN_HIR_PACK_VECTOR;
@@ -375,9 +381,9 @@ hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hnn_arena *a
     if (packing == HNN_HIR_PACK_VECTOR && hints->key_memory_mb) {
         /* Under a key-memory cap, a split for fewer keys when the fastest does not fit. */
         hnn_plan trial = *plan;
-        fewer_keys = !plan_circuit(&trial, packing, false, NULL, arena, NULL, why, sizeof why);
+        fewer_keys = !plan_packing(&trial, packing, false, NULL, arena, NULL, why, sizeof why);
     }
-    if (!plan_circuit(plan, packing, fewer_keys, opt, arena, diag, why, sizeof why))
+    if (!plan_packing(plan, packing, fewer_keys, opt, arena, diag, why, sizeof why))
         return NULL;
     plan->precision = hnn_arena_alloc(arena, sizeof *plan->precision);
     if (!hnn_precision_estimate(plan, plan->precision)) {

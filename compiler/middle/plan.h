@@ -38,11 +38,18 @@
 #include "middle/params_select.h"
 #include "middle/tir.h"
 
+/* The key holder's link the planner assumes (refresh placement, the
+ * client's input layout): a 20 ms round trip and 1 Gbit/s (8 ns per byte). */
+#define HNN_PLAN_ROUND_TRIP_NS 20e6
+#define HNN_PLAN_NS_PER_BYTE 8.0
+
 typedef struct hnn_plan_options {
     const char *dump_after;   /* pass name, or NULL */
     FILE *dump_to;            /* default stdout */
     bool verify_each;         /* run the verifiers after every pass */
     bool no_precision_check;  /* estimate precision but do not fail on the hint */
+    bool no_client_layout;    /* vector packing: the input as one replicated
+                                 ciphertext, never laid out for its reader */
 } hnn_plan_options;
 
 typedef struct hnn_plan {
@@ -77,6 +84,9 @@ typedef struct hnn_plan {
     uint32_t n_refresh_points;
     uint64_t refresh_ciphertexts;
     uint32_t refresh_hiding_bits;
+    /* Vector packing: the client may lay the input out for the map that
+     * reads it (hnn_hir.in_layout); false with no_client_layout. */
+    bool client_layout;
     /* The output precision estimate (precision.h), set by hnn_plan_build. */
     struct hnn_precision_result *precision;
 } hnn_plan;
@@ -88,10 +98,13 @@ hnn_plan *hnn_plan_build(const hnn_model *model, const hnn_plan_options *opt, hn
 hnn_hir *hnn_plan_lower(const hnn_tir *tir, hnn_hir_packing packing, hnn_arena *arena);
 /* Vector packing (lower_vector.c): one sample per ciphertext, replicated
  * with the period stored in the IR; matrix-vector products by diagonals
- * with baby-step giant-step, each layer's split the cheapest by the cost
- * model. fewer_keys (a key-memory cap): rotations composed from
- * power-of-two steps, at most log2(period) keys for the whole circuit. */
-hnn_hir *hnn_plan_lower_vector(const hnn_tir *tir, bool fewer_keys, hnn_arena *arena);
+ * taken a block of rows at a time, with baby-step giant-step and a fold,
+ * each layer's block and split the cheapest by the cost model. fewer_keys
+ * (a key-memory cap): rotations composed from power-of-two steps, at most
+ * log2 of the widest period keys for the whole circuit. in_slots (0: none):
+ * the slots, a power of two, over which the client may lay the input out
+ * for the map that reads it (hir->in_layout), when that is cheaper. */
+hnn_hir *hnn_plan_lower_vector(const hnn_tir *tir, bool fewer_keys, uint32_t in_slots, hnn_arena *arena);
 /* Lazy relinearisation: sums of two ciphertext products relinearised once
  * (plan_relin.c); returns the sums rewritten. */
 uint32_t hnn_plan_lazy_relin(hnn_hir **hir, hnn_arena *arena);

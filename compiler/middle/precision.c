@@ -23,8 +23,10 @@
  *              key's error e_j (sigma 3.2), divided by P; then ModDown's
  *              rounding r0 + r1 s. Coefficient variance
  *                  N sigma^2 sum_j E[d_j^2] / P^2 + 1/12 + N/18 (with s),
- *              E[d_j^2] <= Q_j^2 (1/12 + count/12 + count^2/4), Q_j^2/12
- *              for one-prime digits.
+ *              E[d_j^2] = Q_j^2 (count/12 + (count - 1)^2/4): the fast
+ *              conversion's digit, centred then lifted, is Q_j (S - 1/2)
+ *              with S the sum of `count` uniform fractions (Irwin-Hall),
+ *              so Q_j^2/12 for one-prime digits.
  *   MUL_CONST  the constant is round(c * c_scale) / c_scale: an error of at
  *              most 0.5 / c_scale (+ the double product's rounding) times
  *              |x|; ADD_CONST: 0.5 / D.
@@ -59,44 +61,54 @@ hnn_precision_source_name(hnn_precision_source s)
 
 /* ------------------------------------------------------------------ the tail */
 
-/* P(|X| > t) = int_0^inf e^-E erfc(t / sqrt(2 (A + B E))) dE by Simpson's
- * rule on [0, 64] (e^-64 < 2^-92 is far below any probability we ask). The
- * integrand is smooth on the scale of 1 in E; step 1/32. */
+/* P(|X| > t) = int_0^inf f_k(E) erfc(t / sqrt(2 (A + B E))) dE by Simpson's
+ * rule on [0, 64], f_k the Gamma density of shape k and mean 1 (k = 1:
+ * e^-E; e^-64 < 2^-92 is far below any probability we ask). The integrand
+ * is smooth on the scale of 1 / sqrt(k) in E; step 1/32 for k = 1, finer
+ * for the narrower densities (k <= 64). */
 static double
-tail_prob(double a, double b, double t)
+tail_prob(double a, double b, double k, double t)
 {
     if (b <= 0)
         return erfc(t / sqrt(2 * a));
-    const int steps = 64 * 32;
-    const double h = 64.0 / steps;
+    const int steps = 64 * (k > 1 ? 128 : 32);
+    const double h = 64.0 / steps, lnorm = k * log(k) - lgamma(k);
     double sum = 0;
     for (int i = 0; i <= steps; i++) {
         double e = i * h, v = a + b * e;
-        double f = v > 0 ? exp(-e) * erfc(t / sqrt(2 * v)) : 0;
+        double dens = k == 1 ? exp(-e) : e > 0 ? exp(lnorm + (k - 1) * log(e) - k * e) : 0;
+        double f = v > 0 ? dens * erfc(t / sqrt(2 * v)) : 0;
         sum += f * (i == 0 || i == steps ? 1 : (i % 2 ? 4 : 2));
     }
     return sum * h / 3;
 }
 
 double
-hnn_precision_tail(double var_plain, double var_key, double count, double fail_log2)
+hnn_precision_tail_mixed(double var_plain, double var_key, double key_slots, double count, double fail_log2)
 {
     if (!(var_plain + var_key > 0))
         return 0;
     if (count < 1)
         count = 1;
+    double k = key_slots < 1 ? 1 : key_slots > HNN_PRECISION_MAX_KEY_SLOTS ? HNN_PRECISION_MAX_KEY_SLOTS : key_slots;
     const double target = ldexp(1.0, -(int)lround(fail_log2)) / count;
     double lo = 0, hi = sqrt(var_plain + var_key);
-    while (tail_prob(var_plain, var_key, hi) > target)
+    while (tail_prob(var_plain, var_key, k, hi) > target)
         hi *= 2;
     for (int it = 0; it < 64 && hi - lo > 1e-12 * hi; it++) {
         double mid = 0.5 * (lo + hi);
-        if (tail_prob(var_plain, var_key, mid) > target)
+        if (tail_prob(var_plain, var_key, k, mid) > target)
             lo = mid;
         else
             hi = mid;
     }
     return hi;
+}
+
+double
+hnn_precision_tail(double var_plain, double var_key, double count, double fail_log2)
+{
+    return hnn_precision_tail_mixed(var_plain, var_key, 1, count, fail_log2);
 }
 
 /* ------------------------------------------------------------------ HE IR */
@@ -217,6 +229,12 @@ interval(hir_state *s, uint32_t i, double *lo, double *hi)
         *lo = a->lo;
         *hi = a->hi;
         break;
+    }
+    /* What the lowering knows from the tensor IR (a layer's whole value)
+     * is sharper than sums of diagonal products bounded slot-blind. */
+    if (n->has_bound && n->bound_lo <= *hi && n->bound_hi >= *lo) {
+        *lo = fmax(*lo, n->bound_lo);
+        *hi = fmin(*hi, n->bound_hi);
     }
 }
 
@@ -355,8 +373,7 @@ keyswitch_noise(const hir_state *s, unsigned level, double delta, node_info *x)
     for (unsigned first = 0; first <= level; first += alpha) {
         unsigned count = first + alpha <= level + 1 ? alpha : level + 1 - first;
         double qj = prime_product(r->primes, first, count) / p;
-        double u2 = count == 1 ? 0 : (double)count / 12 + (double)count * count / 4;
-        digits += qj * qj * (1.0 / 12 + u2);
+        digits += qj * qj * ((double)count / 12 + (double)(count - 1) * (count - 1) / 4);
     }
     double d2 = delta * delta;
     x->cat = HNN_PRECISION_KEYSWITCH;
@@ -542,7 +559,7 @@ forward_variance(const hir_state *s, uint32_t i, size_t W, const double *val, do
         case HNN_HIR_SUB: v = same ? 0 : fa[j] + fb[j]; break;
         case HNN_HIR_MUL_CONST: v = n->c * n->c * fa[j]; break;
         case HNN_HIR_MUL_PT: {
-            double p = j < pt->len ? pt->values[j] : 0;
+            double p = pt->values[j % pt->len]; /* a plaintext repeats over the slots */
             v = p * p * fa[j];
             break;
         }
@@ -554,12 +571,26 @@ forward_variance(const hir_state *s, uint32_t i, size_t W, const double *val, do
     }
 }
 
+/* Slot j of input node n in vector packing, for input values in[]: the
+ * client layout's value there, or value j mod period. */
+static double
+vector_input_slot(const hnn_hir *h, const hnn_hir_node *n, const double *in, size_t j)
+{
+    if (h->in_layout) {
+        uint32_t v = h->in_layout[(size_t)n->pt * h->in_period + j % h->in_period];
+        return v == HNN_HIR_NONE ? 0 : in[v];
+    }
+    j %= h->period;
+    return j < h->n_inputs ? in[j] : 0;
+}
+
 /*
  * The estimate: at each sampled input, the values of every node on doubles,
  * then per output a reverse pass with the exact (signed) derivatives, so
  * that terms of opposite signs cancel as they do in the run. Values are
  * vectors of W slots: 1 in batch packing (every slot is a sample), the
- * replication period in vector packing, where ROTATE by r reads slot
+ * widest period in vector packing (the client layout's, when it spreads
+ * wider than the values' period), where ROTATE by r reads slot
  * j + r mod W and plaintexts differ per slot. Slot noise is independent
  * across slots, so a node's variance counts sum_j g[j]^2 v over its slots.
  * (Two rotations of one value by steps that differ by a multiple of W
@@ -572,25 +603,27 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
 {
     const hnn_hir *h = s->h;
     const bool vec = h->packing != HNN_HIR_PACK_BATCH;
-    const size_t W = vec ? (h->period ? h->period : 1) : 1;
+    const size_t W = vec ? (hnn_hir_slots_used(h) ? hnn_hir_slots_used(h) : 1) : 1;
     for (uint32_t k = 0; k < h->n_outputs; k++) {
         noise[k].est_var_plain = noise[k].est_var_key = noise[k].est_det = 0;
         memset(noise[k].est_var_by, 0, sizeof noise[k].est_var_by);
         memset(noise[k].est_det_by, 0, sizeof noise[k].est_det_by);
     }
     size_t nn = h->n_nodes ? h->n_nodes : 1;
-    double *val = NULL, *g = NULL, *in = NULL, *fv = NULL;
+    double *val = NULL, *g = NULL, *in = NULL, *fv = NULL, *wk = NULL;
     if ((double)nn * (double)W <= ldexp(1.0, 24)) {
         val = malloc(nn * W * sizeof *val);
         fv = malloc(nn * W * sizeof *fv);
         g = malloc(nn * W * sizeof *g);
+        wk = malloc(W * sizeof *wk);
         in = malloc((h->n_inputs ? h->n_inputs : 1) * sizeof *in);
     }
-    if (!val || !fv || !g || !in) {
+    if (!val || !fv || !g || !in || !wk) {
         free(val);
         free(fv);
         free(g);
         free(in);
+        free(wk);
         if ((double)nn * (double)W <= ldexp(1.0, 24))
             return false;
         for (uint32_t k = 0; k < h->n_outputs; k++) {
@@ -599,6 +632,7 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
             memcpy(noise[k].est_var_by, noise[k].var_by, sizeof noise[k].var_by);
             noise[k].est_det = noise[k].det;
             memcpy(noise[k].est_det_by, noise[k].det_by, sizeof noise[k].det_by);
+            noise[k].est_key_slots = 1;
         }
         return true;
     }
@@ -615,9 +649,9 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
             const double *b = hnn_hir_op_operands(n->op) >= 2 ? val + (size_t)n->b * W : NULL;
             const hnn_hir_pt *pt = n->op == HNN_HIR_ADD_PT || n->op == HNN_HIR_MUL_PT ? &h->pts[n->pt] : NULL;
             for (size_t j = 0; j < W; j++) {
-                double p = pt && j < pt->len ? pt->values[j] : 0;
+                double p = pt ? pt->values[j % pt->len] : 0; /* a plaintext repeats over the slots */
                 switch (n->op) {
-                case HNN_HIR_INPUT: v[j] = vec ? (j < h->n_inputs ? in[j] : 0) : in[n->pt]; break;
+                case HNN_HIR_INPUT: v[j] = vec ? vector_input_slot(h, n, in, j) : in[n->pt]; break;
                 case HNN_HIR_ADD: v[j] = a[j] + b[j]; break;
                 case HNN_HIR_SUB: v[j] = a[j] - b[j]; break;
                 case HNN_HIR_NEGATE: v[j] = -a[j]; break;
@@ -640,30 +674,38 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
             uint32_t top = h->outputs[k];
             memset(g, 0, ((size_t)top + 1) * W * sizeof *g);
             g[(size_t)top * W + (vec ? k % W : 0)] = 1;
-            double vp = 0, vk = 0, by[HNN_PRECISION__COUNT] = {0}, de = 0, de_by[HNN_PRECISION__COUNT] = {0};
+            double vp = 0, vk = 0, by[HNN_PRECISION__COUNT] = {0}, det = 0, det_by[HNN_PRECISION__COUNT] = {0};
+            memset(wk, 0, W * sizeof *wk);
             for (uint32_t i = top + 1; i-- > 0;) {
                 const double *gi = g + (size_t)i * W;
-                double g2 = 0, g1 = 0;
+                const node_info *x = &s->info[i];
+                const hnn_hir_node *n = &h->nodes[i];
+                /* A constant's or plaintext's rounding scales with the value it
+                 * multiplies: at the sample, each slot's own (the bounds take
+                 * the largest over the input range). A product's e_a e_b from
+                 * its operands' forward variances at this sample, each up to
+                 * 8 sigma. */
+                const double *fa = n->op == HNN_HIR_MUL_CT ? fv + (size_t)n->a * W : NULL;
+                const double *fb = n->op == HNN_HIR_MUL_CT ? fv + (size_t)n->b * W : NULL;
+                bool scaled = n->op == HNN_HIR_MUL_PT || n->op == HNN_HIR_MUL_CONST;
+                const double *vs = scaled ? val + (size_t)n->a * W : NULL;
+                double m = scaled ? maxabs(&s->info[n->a]) : 0;
+                double enc_unit = m > 0 ? x->enc / (m * m) : 0, d_unit = m > 0 ? x->d_est / m : 0;
+                double g2 = 0, genc = 0, gd = 0;
                 for (size_t j = 0; j < W; j++) {
                     g2 += gi[j] * gi[j];
-                    g1 += fabs(gi[j]);
+                    genc += gi[j] * gi[j] * (vs ? vs[j] * vs[j] * enc_unit : x->enc);
+                    gd += fabs(gi[j]) * ((vs ? fabs(vs[j]) * d_unit : x->d_est) + (fa ? 64 * sqrt(fa[j] * fb[j]) : 0));
+                    wk[j] += gi[j] * gi[j] * x->b;
                 }
                 if (g2 == 0)
                     continue;
-                const node_info *x = &s->info[i];
-                const hnn_hir_node *n = &h->nodes[i];
-                double dl = g1 * x->d_est;
-                if (n->op == HNN_HIR_MUL_CT) { /* e_a e_b at this sample, each up to 8 sigma */
-                    const double *fa = fv + (size_t)n->a * W, *fb = fv + (size_t)n->b * W;
-                    for (size_t j = 0; j < W; j++)
-                        dl += fabs(gi[j]) * 64 * sqrt(fa[j] * fb[j]);
-                }
-                de += dl;
-                de_by[x->dcat] += dl;
-                vp += g2 * (x->a + x->enc);
+                vp += g2 * x->a + genc;
                 vk += g2 * x->b;
                 by[x->cat] += g2 * (x->a + x->b);
-                by[HNN_PRECISION_ENCODE] += g2 * x->enc;
+                by[HNN_PRECISION_ENCODE] += genc;
+                det += gd;
+                det_by[x->dcat] += gd;
                 double *ga = hnn_hir_op_operands(n->op) >= 1 ? g + (size_t)n->a * W : NULL;
                 double *gb = hnn_hir_op_operands(n->op) >= 2 ? g + (size_t)n->b * W : NULL;
                 const double *va = ga ? val + (size_t)n->a * W : NULL, *vb = gb ? val + (size_t)n->b * W : NULL;
@@ -677,7 +719,7 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
                     case HNN_HIR_SUB: ga[j] += d; gb[j] -= d; break;
                     case HNN_HIR_NEGATE: ga[j] -= d; break;
                     case HNN_HIR_MUL_CONST: ga[j] += d * n->c; break;
-                    case HNN_HIR_MUL_PT: ga[j] += d * (j < pt->len ? pt->values[j] : 0); break;
+                    case HNN_HIR_MUL_PT: ga[j] += d * pt->values[j % pt->len]; break;
                     case HNN_HIR_MUL_CT: ga[j] += d * vb[j]; gb[j] += d * va[j]; break;
                     case HNN_HIR_ROTATE: ga[(j + shift) % W] += d; break;
                     case HNN_HIR_ADD: ga[j] += d; gb[j] += d; break;
@@ -689,15 +731,23 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
                 memcpy(o->est_var_by, by, sizeof by);
             o->est_var_plain = fmax(o->est_var_plain, vp);
             o->est_var_key = fmax(o->est_var_key, vk);
-            if (de > o->est_det) {
-                o->est_det = de;
-                memcpy(o->est_det_by, de_by, sizeof de_by);
+            if (det > o->est_det) {
+                o->est_det = det;
+                memcpy(o->est_det_by, det_by, sizeof det_by);
             }
+            /* Slots sharing a key factor are counted as one: a slot's
+             * variance sums every node's term there, as if all shared it. */
+            double w1 = 0, w2 = 0;
+            for (size_t j = 0; j < W; j++)
+                w1 += wk[j], w2 += wk[j] * wk[j];
+            double slots = w2 > 0 ? w1 * w1 / w2 : 1;
+            o->est_key_slots = t == 0 ? slots : fmin(o->est_key_slots, slots);
         }
     }
     free(val);
     free(fv);
     free(g);
+    free(wk);
     free(in);
     return true;
 }
@@ -947,6 +997,8 @@ approx_attribute(approx_state *a, uint32_t k, hnn_precision_result *r)
 /* ------------------------------------------------------------------ the estimate */
 
 #define TAIL_GRID 16
+/* Key-part shapes 1, 2, 4, ..., HNN_PRECISION_MAX_KEY_SLOTS. */
+#define TAIL_SHAPES 7
 
 static double
 tail_on_grid(const double *tau, double var_plain, double var_key)
@@ -1052,15 +1104,26 @@ hnn_precision_estimate(const hnn_plan *plan, hnn_precision_result *out)
          * share rho, on a grid: it grows with rho (a heavier mixture), so
          * the grid point above an output's rho bounds it, and outputs cost
          * O(1) each. */
-        double tau[TAIL_GRID + 1];
-        for (int t = 0; t <= TAIL_GRID; t++)
-            tau[t] = hnn_precision_tail(1.0 - (double)t / TAIL_GRID, (double)t / TAIL_GRID, count,
-                                        HNN_PRECISION_FAIL_LOG2);
+        double tau[TAIL_SHAPES][TAIL_GRID + 1];
+        bool have[TAIL_SHAPES] = {false};
         double worst = -1, worst_tail = 0;
         for (uint32_t q = 0; q < h->n_outputs; q++) {
             const hnn_precision_noise *z = &noise[q];
-            double tail = tail_on_grid(tau, z->est_var_plain, z->est_var_key);
-            double bound = tail_on_grid(tau, z->var_plain, z->var_key);
+            /* The estimate averages the key part over the slots it mixes (a
+             * power of two below the count, for a small grid); the bound
+             * keeps the single slot's Laplace-like tail. */
+            int shape = 0;
+            while (shape + 1 < TAIL_SHAPES && (double)(2 << shape) <= z->est_key_slots)
+                shape++;
+            for (int sh = 0; sh <= shape; sh += shape ? shape : 1)
+                if (!have[sh]) {
+                    for (int t = 0; t <= TAIL_GRID; t++)
+                        tau[sh][t] = hnn_precision_tail_mixed(1.0 - (double)t / TAIL_GRID, (double)t / TAIL_GRID,
+                                                              (double)(1 << sh), count, HNN_PRECISION_FAIL_LOG2);
+                    have[sh] = true;
+                }
+            double tail = tail_on_grid(tau[shape], z->est_var_plain, z->est_var_key);
+            double bound = tail_on_grid(tau[0], z->var_plain, z->var_key);
             double ckks = tail + z->est_det, approx = paired ? ae[q] : approx_all;
             out->ckks_error = fmax(out->ckks_error, ckks);
             out->ckks_bound = fmax(out->ckks_bound, bound + z->det);

@@ -70,7 +70,10 @@ const char *hnn_precision_source_name(hnn_precision_source s);
  *   est    the exact derivatives at sampled inputs (the box's corners, its
  *          centre, random vertices and points; slot by slot through
  *          rotations in vector packing), the largest variances seen: the
- *          estimate the plan reports. */
+ *          estimate the plan reports. In vector packing its deterministic
+ *          terms are taken slot by slot: a constant's rounding at the value
+ *          it multiplies there, a product's second-order term from each
+ *          slot's own forward error magnitude. */
 typedef struct hnn_precision_noise {
     double var_plain, var_key;
     double det;                               /* deterministic bound (the bound's version) */
@@ -85,6 +88,10 @@ typedef struct hnn_precision_noise {
      * per layer); the largest over the samples, and its split. */
     double est_det;
     double est_det_by[HNN_PRECISION__COUNT];
+    /* The slots the key part averages over at that sample: (sum_j w_j)^2 /
+     * sum_j w_j^2 for the key variance w_j entering through slot j (1 in
+     * batch packing, where nothing leaves its slot). */
+    double est_key_slots;
 } hnn_precision_noise;
 
 /* What hnn_precision_hir needs from the plan: the ring, the chain, the key
@@ -114,6 +121,12 @@ bool hnn_precision_hir(const hnn_hir *h, const hnn_precision_ring *ring, hnn_pre
  * var_key = 0 gives the Gaussian quantile, var_plain = 0 the Laplace one,
  * sqrt(var_key / 2) ln(count 2^fail_log2). Relative accuracy 1e-9. */
 double hnn_precision_tail(double var_plain, double var_key, double count, double fail_log2);
+/* The same when the key part is the average over key_slots independent
+ * slots' factors (rotations mix slots in vector packing): E ~ Gamma of
+ * shape key_slots and mean 1, key_slots clamped to [1, MAX_KEY_SLOTS] —
+ * from the Laplace-like tail at 1 towards the Gaussian one. */
+#define HNN_PRECISION_MAX_KEY_SLOTS 64
+double hnn_precision_tail_mixed(double var_plain, double var_key, double key_slots, double count, double fail_log2);
 
 typedef struct hnn_precision_result {
     double max_abs_error;  /* bound on |decrypted - true network| at the worst output */

@@ -271,8 +271,8 @@ rule_univariate_bounds(void **state)
     tiny_free(&t);
 }
 
-/* Digits of two primes: the fast conversion's overflow u < 2 adds
- * E[u^2] <= 2/12 + 4/4 to each digit's 1/12 (in units of Q_j^2). */
+/* Digits of two primes: the fast conversion's digit is Q_j (S - 1/2) with S
+ * the sum of two uniform fractions, E[d^2] = Q_j^2 (2/12 + 1/4). */
 static void
 rule_rotate_two_prime_digits(void **state)
 {
@@ -285,7 +285,7 @@ rule_rotate_two_prime_digits(void **state)
     hnn_hir_at(t.h, r)->step = 1;
     run(&t, r);
     double q01 = (double)PRIMES[0] * (double)PRIMES[1], q2 = (double)PRIMES[2];
-    double digits = (q01 * q01 * (1.0 / 12 + 2.0 / 12 + 1.0) + q2 * q2 / 12) / P2();
+    double digits = (q01 * q01 * (2.0 / 12 + 1.0 / 4) + q2 * q2 / 12) / P2();
     double d2 = 0x1p80;
     close_to(t.noise[0].var_by[HNN_PRECISION_KEYSWITCH], NN / 2 * (1.0 / 12 + NN / 18 + NN * SIG2 * digits) / d2);
     tiny_free(&t);
@@ -416,8 +416,8 @@ measure_vector(const hnn_plan *plan, size_t n)
     const hnn_tir *tir = plan->tir;
     const hnn_hir *h = plan->hir;
     const hnn_tir_node *in = tir->input, *o = logits(tir);
-    assert_int_equal(plan->ciphertexts_in, 1);
     assert_int_equal(plan->ciphertexts_out, 1);
+    assert_true(plan->ciphertexts_in <= 16);
     size_t slots = plan->slots, period = h->period, ni = h->n_inputs, no = h->n_outputs;
     double *x = malloc(ni * sizeof *x), *v = malloc(slots * sizeof *v);
     double *scratch = malloc(hnn_tir_eval_scratch(tir) * sizeof *scratch);
@@ -444,17 +444,19 @@ measure_vector(const hnn_plan *plan, size_t n)
             double lo = in->elem_lo ? in->elem_lo[i] : in->range.lo, hi = in->elem_hi ? in->elem_hi[i] : in->range.hi;
             x[i] = t % 2 ? (unit(&seed) < 0.5 ? lo : hi) : lo + (hi - lo) * unit(&seed);
         }
-        for (size_t j = 0; j < slots; j++)
-            v[j] = j % period < ni ? x[j % period] : 0;
-        hnnrt_ct *ct, *out[1] = {NULL};
-        assert_int_equal(hnnrt_ct_new(keys.ctx, &ct), HNNRT_OK);
-        assert_int_equal(hnnrt_encode(enc, pt, v, slots, plan->level_scale[h->top_level], h->top_level), HNNRT_OK);
-        assert_int_equal(hnnrt_encrypt(encr, ct, pt), HNNRT_OK);
-        if (hnn_exec_eval(plan, keys.ctx, keys.rk, keys.gk, &ct, out, NULL, err, sizeof err) != 0)
+        hnnrt_ct *ct[16], *out[1] = {NULL};
+        for (uint32_t k = 0; k < plan->ciphertexts_in; k++) { /* the client's layout */
+            assert_int_equal(hnn_exec_input_slots(plan, x, 0, 1, k, v, slots), slots);
+            assert_int_equal(hnnrt_ct_new(keys.ctx, &ct[k]), HNNRT_OK);
+            assert_int_equal(hnnrt_encode(enc, pt, v, slots, plan->level_scale[h->top_level], h->top_level), HNNRT_OK);
+            assert_int_equal(hnnrt_encrypt(encr, ct[k], pt), HNNRT_OK);
+        }
+        if (hnn_exec_eval(plan, keys.ctx, keys.rk, keys.gk, ct, out, NULL, err, sizeof err) != 0)
             fail_msg("eval: %s", err);
         assert_int_equal(hnnrt_decrypt(dec, pt, out[0]), HNNRT_OK);
         assert_int_equal(hnnrt_decode(enc, pt, v, slots), HNNRT_OK);
-        hnnrt_ct_free(ct);
+        for (uint32_t k = 0; k < plan->ciphertexts_in; k++)
+            hnnrt_ct_free(ct[k]);
         hnnrt_ct_free(out[0]);
         hnn_tir_eval(tir, x, want, scratch);
         memcpy(want, scratch + off, o->size * sizeof *want);
@@ -612,6 +614,19 @@ e2e_vector_packing(void **state)
                 "  layer d2 = dense(a, 3, weight [[1, -1, 0.5, 0.25, 0, 0.5, -0.5, 1],"
                 " [0.25, 0.5, 1, -0.5, 1, 0, 0, -1], [0, 0, 0, 1, 1, 1, -1, 0.5]]);\n"
                 "  output d2; hints { packing vector; } }\n",
+                4);
+    /* the client's input layout (its products folded over the ring's
+     * slots) and a 2 x 16 map taken 2 rows at a time */
+    check_model("vec-cnn",
+                "model cnn { input img: image(1, 6, 6) range [0, 1];\n"
+                "  layer c = conv2d(img, 1, kernel 3, weight [[[[0.5, -0.25, 0.125], [1, 0.5, -0.5],"
+                " [0.25, 0.75, -1]]]], bias [0.1]);\n"
+                "  layer s = square(c);\n"
+                "  layer f = flatten(s);\n"
+                "  layer d = dense(f, 2, weight [[1, -1, 0.5, 0.25, 1, -1, 0.5, 0.25, 1, -1, 0.5, 0.25, 1, -1,"
+                " 0.5, 0.25], [0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1]],"
+                " bias [0, 0.2]);\n"
+                "  output d; hints { packing vector; } }\n",
                 4);
 }
 

@@ -69,6 +69,15 @@ run_and_compare(const hnn_plan *plan, size_t n, hnn_exec_stats *st)
     return max_err;
 }
 
+/* Planned with the input as one replicated ciphertext: the diagonal
+ * method on the first layer too (the client layout would take it). */
+static planned
+plan_replicated(const char *text)
+{
+    hnn_plan_options po = {.verify_each = true, .no_client_layout = true};
+    return plan_text_with(text, &po);
+}
+
 static uint64_t
 count_op(const hnn_plan *plan, hnn_hir_op op)
 {
@@ -119,14 +128,17 @@ assert_steps(const hnn_plan *plan, const int32_t *want, uint32_t n)
         assert_int_equal(plan->rotation_steps[k], want[k]);
 }
 
+#define D43_MODEL \
+    "model d43 { input x: vector(4) range [-1, 1];\n" \
+    "  layer d = dense(x, 3, weight [[0.5, -0.25, 0.125, 1], [1, 1, -1, 0.5], [0, 0.3, 0.2, -0.1]]," \
+    " bias [0.1, 0, -0.2]);\n" \
+    "  output d; hints { packing vector; } }\n"
+
 static void
 dense_4_to_3(void **state)
 {
     (void)state;
-    planned p = plan_text("model d43 { input x: vector(4) range [-1, 1];\n"
-                          "  layer d = dense(x, 3, weight [[0.5, -0.25, 0.125, 1], [1, 1, -1, 0.5], [0, 0.3, 0.2, -0.1]],"
-                          " bias [0.1, 0, -0.2]);\n"
-                          "  output d; hints { packing vector; } }\n");
+    planned p = plan_replicated(D43_MODEL);
     assert_int_equal(p.plan->hir->packing, HNN_HIR_PACK_VECTOR);
     assert_int_equal(p.plan->hir->period, 4);
     assert_int_equal(p.plan->depth, 1);
@@ -170,7 +182,7 @@ static void
 full_square_bsgs_sets(void **state)
 {
     (void)state;
-    planned p = plan_text("model f4 { input x: vector(4) range [-1, 1];\n"
+    planned p = plan_replicated("model f4 { input x: vector(4) range [-1, 1];\n"
                           "  layer d = dense(x, 4, weight [[1, 2, 3, 4], [-1, 0.5, 0.25, 2], [0.5, 0.5, -0.5, 1],"
                           " [2, -1, 1, 0.125]]);\n"
                           "  output d; hints { packing vector; } }\n");
@@ -187,7 +199,7 @@ full_square_bsgs_sets(void **state)
 
     char text[8192];
     full16_text(text, sizeof text, "packing vector;");
-    p = plan_text(text);
+    p = plan_replicated(text);
     static const int32_t steps16[] = {1, 2, 3, 4, 8, 12};
     assert_steps(p.plan, steps16, 6);
     assert_keys_are_steps(p.plan);
@@ -214,7 +226,7 @@ key_memory_cap_composes_rotations(void **state)
     (void)state;
     char text[8192];
     full16_text(text, sizeof text, "packing vector; key_memory 3 MB;");
-    planned p = plan_text(text);
+    planned p = plan_replicated(text);
     static const int32_t steps[] = {1, 2, 4};
     assert_steps(p.plan, steps, 3);
     assert_keys_are_steps(p.plan);
@@ -240,39 +252,171 @@ dense_square_dense(void **state)
                           "  output d2; hints { packing vector; } }\n");
     assert_int_equal(p.plan->depth, 3);
     assert_int_equal(count_op(p.plan, HNN_HIR_MUL_CT), 1); /* the whole vector squared at once */
-    /* d2 is 2 x 3 at period 4: diagonals {0, 1, 2} and 3 (row 1, column 0) */
-    assert_int_equal(layer_ops(p.plan, "d2", HNN_HIR_MUL_PT), 4);
+    /* d2 is 2 x 3 at period 4: square diagonals {0, 1, 2} and 3 (row 1,
+     * column 0), but taken 2 rows at a time only (j - i) mod 2 in {0, 1},
+     * then one fold by 2 */
+    assert_int_equal(layer_ops(p.plan, "d2", HNN_HIR_MUL_PT), 2);
+    assert_int_equal(layer_ops(p.plan, "d2", HNN_HIR_ROTATE), 2);
     assert_keys_are_steps(p.plan);
     hnn_exec_stats st;
     assert_true(run_and_compare(p.plan, 6, &st) < 1e-4);
     planned_free(&p);
 }
 
+#define CNN_MODEL \
+    "model cnn { input img: image(1, 6, 6) range [0, 1];\n" \
+    "  layer c = conv2d(img, 1, kernel 3, weight [[[[0.5, -0.25, 0.125], [1, 0.5, -0.5]," \
+    " [0.25, 0.75, -1]]]], bias [0.1]);\n" \
+    "  layer s = square(c);\n" \
+    "  layer f = flatten(s);\n" \
+    "  layer d = dense(f, 2, weight [[1, -1, 0.5, 0.25, 1, -1, 0.5, 0.25, 1, -1, 0.5, 0.25, 1, -1, 0.5," \
+    " 0.25], [0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1]]," \
+    " bias [0, 0.2]);\n" \
+    "  output d; hints { packing vector; } }\n"
+
+/* The convolution reads the input: the client lays the image out for it
+ * (3 ciphertexts, no rotation of the input), the period only covers the
+ * 16 outputs, and the 2 x 16 dense takes its rows 2 at a time. */
 static void
 conv_square_dense(void **state)
 {
     (void)state;
-    planned p = plan_text("model cnn { input img: image(1, 6, 6) range [0, 1];\n"
-                          "  layer c = conv2d(img, 1, kernel 3, weight [[[[0.5, -0.25, 0.125], [1, 0.5, -0.5],"
-                          " [0.25, 0.75, -1]]]], bias [0.1]);\n"
-                          "  layer s = square(c);\n"
-                          "  layer f = flatten(s);\n"
-                          "  layer d = dense(f, 2, weight [[1, -1, 0.5, 0.25, 1, -1, 0.5, 0.25, 1, -1, 0.5, 0.25, 1, -1, 0.5,"
-                          " 0.25], [0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1, 0.5, 0.5, -0.5, 1]],"
-                          " bias [0, 0.2]);\n"
-                          "  output d; hints { packing vector; } }\n");
-    assert_int_equal(p.plan->hir->period, 64);
-    /* The 16 x 36 convolution map at period 64: output (r, c) reads input
-     * (r + i, c + j), offset 2r + 6i + j: the 21 diagonals 0..20 of the 64. */
-    assert_int_equal(layer_ops(p.plan, "c", HNN_HIR_MUL_PT), 21);
-    /* b1 = 4: baby {1, 2, 3}, giant {4, 8, 12, 16, 20} */
-    assert_int_equal(layer_ops(p.plan, "c", HNN_HIR_ROTATE), 8);
-    /* the 2 x 16 dense: diagonals 0..15 and 63 (row 1, column 0) */
-    assert_int_equal(layer_ops(p.plan, "d", HNN_HIR_MUL_PT), 17);
+    planned p = plan_text(CNN_MODEL);
+    const hnn_hir *h = p.plan->hir;
+    assert_non_null(h->in_layout);
+    assert_int_equal(p.plan->ciphertexts_in, h->in_cts);
+    assert_true(h->in_period >= h->period);
+    /* every weight of every row has one slot: 16 rows x 9 taps */
+    uint32_t used = 0;
+    for (size_t i = 0; i < (size_t)h->in_cts * h->in_period; i++)
+        used += h->in_layout[i] != HNN_HIR_NONE;
+    assert_int_equal(used, 16 * 9);
+    assert_int_equal(layer_ops(p.plan, "c", HNN_HIR_MUL_PT), h->in_cts);
+    /* only the fold over the row copies in the layout's slots: log2 of the
+     * layout's slots over its row block (16 rows, up to the period) */
+    uint32_t fold = 0;
+    for (uint32_t b = h->in_period / h->period; b > 1; b /= 2)
+        fold++;
+    assert_true(layer_ops(p.plan, "c", HNN_HIR_ROTATE) >= fold);
+    assert_true(layer_ops(p.plan, "c", HNN_HIR_ROTATE) <= fold + 2);
+    /* the dense: diagonals (j - i) mod 2, one rotation, then the folds to 2 rows */
+    assert_int_equal(layer_ops(p.plan, "d", HNN_HIR_MUL_PT), 2);
     assert_keys_are_steps(p.plan);
     hnn_exec_stats st;
     assert_true(run_and_compare(p.plan, 4, &st) < 1e-4);
-    assert_true(st.hoists >= 4); /* at least the convolution's baby steps, every evaluation */
+    planned_free(&p);
+}
+
+/* Without a client layout the same convolution is the generic sparse map
+ * at period 64: output (r, c) reads input (r + i, c + j), offset
+ * 2r + 6i + j, the 21 square diagonals 0..20 of the 64 — or, rows taken 16
+ * at a time, the 16 offsets mod 16 and two folds, which the cost model
+ * finds cheaper. */
+static void
+conv_as_sparse_diagonals(void **state)
+{
+    (void)state;
+    planned p = plan_replicated(CNN_MODEL);
+    assert_int_equal(p.plan->hir->period, 64);
+    assert_null(p.plan->hir->in_layout);
+    assert_int_equal(p.plan->ciphertexts_in, 1);
+    assert_int_equal(layer_ops(p.plan, "c", HNN_HIR_MUL_PT), 16);
+    /* b1 = 4: baby {1, 2, 3}, giant {4, 8, 12}, folds {32, 16} */
+    assert_int_equal(layer_ops(p.plan, "c", HNN_HIR_ROTATE), 8);
+    assert_keys_are_steps(p.plan);
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 2, &st) < 1e-4);
+    assert_true(st.hoists >= 2); /* at least the convolution's baby steps, every evaluation */
+    planned_free(&p);
+}
+
+/* The same 3 x 4 map laid out by the client: row r's 4 weights in slots
+ * r + 4t of one ciphertext of 16 slots, so one product and two folds
+ * (by 8, then 4) replace four diagonals and two BSGS rotations. */
+static void
+dense_client_layout(void **state)
+{
+    (void)state;
+    planned p = plan_text(D43_MODEL);
+    const hnn_hir *h = p.plan->hir;
+    assert_non_null(h->in_layout);
+    assert_int_equal(h->in_cts, 1);
+    assert_int_equal(h->in_period, 16);
+    assert_int_equal(h->period, 4);
+    assert_int_equal(p.plan->ciphertexts_in, 1);
+    /* slot r + 4q holds the column of row r's entry q: rows 0 and 1 read
+     * x0..x3, row 2 (whose first weight is 0) x1..x3; row 3 is padding */
+    static const uint32_t N_ = HNN_HIR_NONE;
+    static const uint32_t want[16] = {0, 0, 1, N_, 1, 1, 2, N_, 2, 2, 3, N_, 3, 3, N_, N_};
+    for (uint32_t i = 0; i < 16; i++)
+        assert_int_equal(h->in_layout[i], want[i]);
+    assert_int_equal(count_op(p.plan, HNN_HIR_MUL_PT), 1);
+    static const int32_t steps[] = {4, 8};
+    assert_steps(p.plan, steps, 2);
+    /* the executor's input path follows the layout */
+    double x[4] = {0.5, -0.25, 0.75, 1}, slots[32];
+    assert_int_equal(hnn_exec_input_slots(p.plan, x, 0, 1, 0, slots, 32), 32);
+    for (uint32_t i = 0; i < 32; i++)
+        assert_true(slots[i] == (want[i % 16] == N_ ? 0 : x[want[i % 16]]));
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 4, &st) < 1e-4);
+    planned_free(&p);
+}
+
+/* A wide map (4 x 64) at period 64 (after a square, so that the client
+ * does not lay the input out for it): 4 diagonals of rows taken 4 at a
+ * time instead of 64 square ones, then log2(64 / 4) folds; its padding
+ * holds copies of the rows, which the square and the next dense take as
+ * they are. */
+static void
+wide_dense_takes_row_blocks(void **state)
+{
+    (void)state;
+    char text[8192];
+    size_t at = (size_t)snprintf(text, sizeof text, "model wide { input x: vector(64) range [-1, 1];\n"
+                                                     "  layer q = square(x);\n  layer w = dense(q, 4, weight [");
+    for (int i = 0; i < 4; i++)
+        for (int j = 0; j < 64; j++)
+            at += (size_t)snprintf(text + at, sizeof text - at, "%s%g%s", j ? ", " : i ? "], [" : "[",
+                                   ((i * 5 + j * 3) % 7 - 3) / 16.0, i == 3 && j == 63 ? "]" : "");
+    snprintf(text + at, sizeof text - at, "], bias [0.1, 0.2, 0.3, 0.4]);\n  layer s = square(w);\n"
+                                          "  layer o = dense(s, 2, weight [[1, -1, 0.5, 0.25], [0.5, 0.5, -1, 1]]);\n"
+                                          "  output o; hints { packing vector; } }\n");
+    planned p = plan_text(text);
+    assert_int_equal(p.plan->hir->period, 64);
+    assert_null(p.plan->hir->in_layout);
+    assert_int_equal(layer_ops(p.plan, "w", HNN_HIR_MUL_PT), 4);
+    /* b1 = 2 or 4 over 4 diagonals: 2 or 3 BSGS rotations, and 4 folds */
+    assert_true(layer_ops(p.plan, "w", HNN_HIR_ROTATE) <= 3 + 4);
+    assert_true(layer_ops(p.plan, "w", HNN_HIR_ROTATE) >= 2 + 4);
+    assert_keys_are_steps(p.plan);
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 3, &st) < 1e-4);
+    planned_free(&p);
+}
+
+/* Copies in the padding meet an ADD: the residual sum would hold neither
+ * the sum's copies nor a known padding, so the map keeps whole periods. */
+static void
+copies_never_reach_a_sum(void **state)
+{
+    (void)state;
+    planned p = plan_text("model rw { input x: vector(8) range [-1, 1];\n"
+                          "  layer a = dense(x, 8, weight [[1, 0, 0, 0, 0, 0, 0, 0], [0, 1, 0, 0, 0, 0, 0, 0],"
+                          " [0, 0, 1, 0, 0, 0, 0, 0], [0, 0, 0, 1, 0, 0, 0, 0], [0, 0, 0, 0, 1, 0, 0, 0],"
+                          " [0, 0, 0, 0, 0, 1, 0, 0], [0, 0, 0, 0, 0, 0, 1, 0], [0, 0, 0, 0, 0, 0, 0, 1]]);\n"
+                          "  layer s = square(a);\n"
+                          "  layer w = dense(s, 2, weight [[1, 1, 1, 1, 1, 1, 1, 1], [1, -1, 1, -1, 1, -1, 1, -1]]);\n"
+                          "  layer v = dense(a, 2, weight [[0.5, 0, 0, 0, 0, 0, 0, 0.5], [0, 0.5, 0, 0, 0, 0, 0.5, 0]]);\n"
+                          "  layer r = add(w, v);\n"
+                          "  layer q = square(r);\n"
+                          "  output q; hints { packing vector; } }\n");
+    /* w feeds the sum: its 8 square diagonals at period 8 rather than 2
+     * taken 2 rows at a time (and a fold) */
+    assert_int_equal(p.plan->hir->period, 8);
+    assert_int_equal(layer_ops(p.plan, "w", HNN_HIR_MUL_PT), 8);
+    hnn_exec_stats st;
+    assert_true(run_and_compare(p.plan, 3, &st) < 1e-4);
     planned_free(&p);
 }
 
@@ -384,6 +528,10 @@ main(void)
         cmocka_unit_test(key_memory_cap_composes_rotations),
         cmocka_unit_test(dense_square_dense),
         cmocka_unit_test(conv_square_dense),
+        cmocka_unit_test(conv_as_sparse_diagonals),
+        cmocka_unit_test(dense_client_layout),
+        cmocka_unit_test(wide_dense_takes_row_blocks),
+        cmocka_unit_test(copies_never_reach_a_sum),
         cmocka_unit_test(residual_add),
         cmocka_unit_test(sigmoid_padding_is_harmless),
         cmocka_unit_test(padding_outside_the_interval_is_moved),
