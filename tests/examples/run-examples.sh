@@ -3,7 +3,8 @@
 # examples`): through tools/example.sh, each example's weights are reproduced
 # byte for byte by its training run and its whole test split runs encrypted
 # with the accuracy its README reports; its input ranges are the ones
-# `hnnc train --print-range` computes from its training split.
+# `hnnc train --print-range` computes from its training split. The examples
+# that take minutes are checked on a few samples.
 set -u
 BUILD=${BUILD:-build}
 case $BUILD in
@@ -45,6 +46,44 @@ if grep -q "accuracy: encrypted 98.23% (111/113), plaintext 98.23% (111/113)" "$
     pass cancer-encrypted-test-split
 else
     fail cancer-encrypted-test-split
+fi
+
+# ---------------------------------------------------------------- mnist-lola
+# Its whole test split and its training take minutes (make example-mnist-lola,
+# weights-mnist-lola); here: the plan (vector packing, the client's layout of
+# the image in 4 ciphertexts), the first two test images (a 7 and a 2)
+# encrypted against plaintext with the error at most 2 bits above the
+# estimate, and the first through the key holder / server split on files
+# (the server with the evaluation keys only).
+L=examples/mnist-lola
+M=mnist-lola.hnn
+IMAGES=data/t10k-images-idx3-ubyte.gz
+LABELS=data/t10k-labels-idx1-ubyte.gz
+if (cd "$L" && "$HNNC" report "$M") >"$TMP/log" 2>&1 && grep -q "vector packing, 5 levels consumed" "$TMP/log" &&
+    grep -q "ciphertexts: in 4, out 1" "$TMP/log" &&
+    grep -q "input: laid out by the client for the first layer, 4 ciphertexts of 8192 slots" "$TMP/log"; then
+    pass mnist-lola-plan
+else
+    fail mnist-lola-plan
+fi
+if (cd "$L" && "$HNNC" run "$M" --data "$IMAGES" --labels "$LABELS" --limit 2) >"$TMP/log" 2>&1 &&
+    grep -q "accuracy: encrypted 100.00% (2/2), plaintext 100.00% (2/2)" "$TMP/log" &&
+    grep -q "agreement: 100.00% of predicted classes (2/2)" "$TMP/log" &&
+    sed -n 's/.*; \([0-9.]*\) bits measured, estimated \([0-9.]*\).*/\1 \2/p' "$TMP/log" |
+    awk '{ ok = $1 >= $2 - 2 } END { exit !ok }'; then
+    pass mnist-lola-two-images
+else
+    fail mnist-lola-two-images
+fi
+if (cd "$L" && "$HNNC" keygen "$M" -o "$TMP/keys" && mkdir "$TMP/server" &&
+    cp "$TMP/keys/params.hnnrt" "$TMP/keys/relin-key.hnnrt" "$TMP/keys/galois-keys.hnnrt" "$TMP/server/" &&
+    "$HNNC" encrypt "$M" --keys "$TMP/keys" --data "$IMAGES" --limit 1 -o "$TMP/in.hnnb" &&
+    "$HNNC" eval "$M" --keys "$TMP/server" -i "$TMP/in.hnnb" -o "$TMP/out.hnnb" &&
+    "$HNNC" decrypt "$M" --keys "$TMP/keys" -i "$TMP/out.hnnb" --json) >"$TMP/log" 2>&1 &&
+    grep -q '"predictions": *\[ *7 *\]' "$TMP/log"; then
+    pass mnist-lola-client-server
+else
+    fail mnist-lola-client-server
 fi
 
 echo "$passed passed, $failed failed"
