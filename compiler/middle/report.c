@@ -133,8 +133,8 @@ hnn_report_print_text(FILE *out, const hnn_report *r)
     fprintf(out, "\nciphertexts: in %u, out %u per evaluation (%.2f MB each at the top level)\n", r->ciphertexts_in,
             r->ciphertexts_out, r->ciphertext_mb);
     if (p->hir->in_layout)
-        fprintf(out, "input: laid out by the client for the first layer, %u ciphertexts of %u slots\n",
-                p->hir->in_cts, p->hir->in_period);
+        fprintf(out, "input: laid out by the client for the first layer, %u ciphertext%s of %u slots\n",
+                p->hir->in_cts, p->hir->in_cts == 1 ? "" : "s", p->hir->in_period);
     fprintf(out, "\n%-16s %-10s %6s %7s %7s %9s %7s %7s %8s %7s %10s\n", "layer", "kind", "size", "levels", "mul_pt",
             "mul_const", "mul_ct", "rotate", "rescale", "add", "est. ms");
     for (uint32_t i = 0; i < r->n_layers; i++) {
