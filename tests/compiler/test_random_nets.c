@@ -20,6 +20,8 @@
 #include "plan_test.h"
 
 /* Appends printf-style text to buf (cap bytes in all). */
+static void put(char *buf, size_t cap, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
 static void
 put(char *buf, size_t cap, const char *fmt, ...)
 {
