@@ -86,5 +86,27 @@ else
     fail mnist-lola-client-server
 fi
 
+# ---------------------------------------------------------------- mnist-cryptonets
+# One evaluation serves up to 8192 images, so its cost does not depend on how
+# many are sent: the first 64 test images, encrypted against plaintext (the
+# whole test split and the training run are make example-/weights-mnist-cryptonets).
+C=examples/mnist-cryptonets
+if (cd "$C" && "$HNNC" report mnist-cryptonets.hnn) >"$TMP/log" 2>&1 &&
+    grep -q "batch packing, 5 levels consumed" "$TMP/log" && grep -q "rotation keys none" "$TMP/log" &&
+    grep -q "ciphertexts: in 784, out 10" "$TMP/log"; then
+    pass mnist-cryptonets-plan
+else
+    fail mnist-cryptonets-plan
+fi
+if (cd "$C" && "$HNNC" run mnist-cryptonets.hnn --data data/t10k-images-idx3-ubyte.gz \
+    --labels data/t10k-labels-idx1-ubyte.gz --limit 64) >"$TMP/log" 2>&1 &&
+    grep -q "agreement: 100.00% of predicted classes (64/64)" "$TMP/log" &&
+    sed -n 's/.*; \([0-9.]*\) bits measured, estimated \([0-9.]*\).*/\1 \2/p' "$TMP/log" |
+    awk '{ ok = $1 >= $2 - 1 } END { exit !ok }'; then
+    pass mnist-cryptonets-64-images
+else
+    fail mnist-cryptonets-64-images
+fi
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
