@@ -379,6 +379,13 @@ hnn_tir_build_nodes(hnn_tir_builder *b, const bool *live)
             hnn_diag_error(b->diag, l->loc, "the values of %s '%s' can exceed the range of a double "
                            "(their bound overflows); narrow the input range or scale the weights",
                            hnn_op_name(l->op), l->name);
+            bool fitted = false;
+            for (uint32_t k = 0; k < tir->n_nodes; k++)
+                fitted |= tir->nodes[k]->kind == HNN_TIR_POLY && !tir->nodes[k]->u.poly.power;
+            if (m->hints.bounds == HNN_BOUNDS_SOUND && fitted)
+                hnn_diag_note(b->diag, m->loc, "the value bounds hold for every input in the input ranges, "
+                              "through every layer; when each activation's input stays in its interval, `hints "
+                              "{ bounds intervals; }` plans from the intervals instead");
             return false;
         }
     }

@@ -406,6 +406,28 @@ bounds_that_overflow_a_double_take_the_assumption(void **state)
     planned p = plan_text(src);
     assert_true(p.plan->n_refresh_points >= 1);
     planned_free(&p);
+
+    /* Under the default `bounds sound` the overflow is an error, with a
+     * note naming the hint. */
+    char *hint = strstr(src, "bounds intervals; ");
+    assert_non_null(hint);
+    memmove(hint, hint + strlen("bounds intervals; "), strlen(hint + strlen("bounds intervals; ")) + 1);
+    arena = hnn_arena_new();
+    diag = hnn_diag_new();
+    m = hnn_front_check_text("deepr.hnn", src, strlen(src), ".", NULL, arena, diag, NULL);
+    assert_non_null(m);
+    assert_null(hnn_tir_build(m, arena, diag));
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    hnn_diag_print(diag, out);
+    fclose(out);
+    assert_non_null(strstr(text, "can exceed the range of a double"));
+    assert_non_null(strstr(text, "note: the value bounds hold for every input"));
+    assert_non_null(strstr(text, "`hints { bounds intervals; }`"));
+    free(text);
+    hnn_diag_free(diag);
+    hnn_arena_free(arena);
     free(src);
 }
 

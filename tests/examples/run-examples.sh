@@ -86,6 +86,33 @@ else
     fail mnist-lola-client-server
 fi
 
+# ---------------------------------------------------------------- deep
+# The deep MLP's plan: N = 2^14 and ten refresh points of 64 ciphertexts. Its
+# batch-packed evaluation (8192 images, about a minute) is `make example-deep`;
+# here the same network and weights run in vector packing, one ciphertext per
+# image through the ten refreshes, on 2 test images (a few seconds).
+D=examples/deep
+if (cd "$D" && "$HNNC" report deep.hnn) >"$TMP/report" 2>"$TMP/log" &&
+    grep -q "^parameters: N = 2^14 (8192 slots)" "$TMP/report" &&
+    grep -q "^refresh: the key holder refreshes 640 ciphertexts per evaluation after h1+n1, h2+n2, h3+n3, h4+n4, h5+n5, h6+n6, h7+n7, h8+n8, h9+n9, h10+n10 " "$TMP/report"; then
+    pass deep-plan-refresh-points
+else
+    cat "$TMP/report" >>"$TMP/log"
+    fail deep-plan-refresh-points
+fi
+sed 's/packing batch;/packing vector;/' "$D/deep.hnn" >"$TMP/deep-vector.hnn"
+if "$HNNC" run "$TMP/deep-vector.hnn" --weights "$D/deep.weights.json" --data "$D/data/t10k-images-idx3-ubyte.gz" \
+    --labels "$D/data/t10k-labels-idx1-ubyte.gz" --limit 2 --json >"$TMP/json" 2>"$TMP/log" &&
+    grep -q '"packing": "vector",' "$TMP/json" && grep -q '"agreement": 1,' "$TMP/json" &&
+    grep -q '"accuracy_encrypted": 1,' "$TMP/json" && grep -q '"refresh_round_trips": 20,' "$TMP/json" &&
+    grep -q '"interval_samples_outside": 0,' "$TMP/json" &&
+    awk -F': ' '/"precision_bits_measured"/ { exit !($2 + 0 >= 12) }' "$TMP/json"; then
+    pass deep-encrypted-2-images
+else
+    cat "$TMP/json" >>"$TMP/log"
+    fail deep-encrypted-2-images
+fi
+
 # ---------------------------------------------------------------- mnist-cryptonets
 # One evaluation serves up to 8192 images, so its cost does not depend on how
 # many are sent: the first 64 test images, encrypted against plaintext (the
