@@ -187,12 +187,14 @@ refresh_node(hnn_exec_server *s, const hnn_hir_node *n, hnnrt_ct *out, const hnn
     if ((st = hnnrt_encode(s->enc, s->mask_pt, s->mask, slots, hnnrt_ct_scale(a), hnnrt_ct_level(a))) != HNNRT_OK ||
         (st = hnnrt_eval_add_pt(s->ev, out, a, s->mask_pt)) != HNNRT_OK)
         return st;
-    size_t bytes = 2 * ((size_t)hnnrt_ct_level(a) + 1 + (size_t)n->level + 1) * 2 * hnnrt_context_slots(s->ctx) * 8;
+    /* a ciphertext at level l is 2 polynomials of l + 1 limbs of N = 2 slots
+     * words: the one sent at a's level plus the one returned at n's */
+    size_t bytes = 2 * ((size_t)hnnrt_ct_level(a) + 1 + (size_t)n->level + 1) * 2 * slots * 8;
     double t0 = now_ms();
     st = (hnnrt_status)s->refresh(s->refresh_user, out, n->level, n->scale);
     stats->refresh_ms += now_ms() - t0;
     stats->refreshes++;
-    stats->refresh_bytes += bytes / 2;
+    stats->refresh_bytes += bytes;
     if (st != HNNRT_OK)
         return st;
     if ((st = hnnrt_encode(s->enc, s->mask_pt, s->mask, slots, hnnrt_ct_scale(out), hnnrt_ct_level(out))) != HNNRT_OK)
