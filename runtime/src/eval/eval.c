@@ -367,27 +367,35 @@ hnnrt_eval_mul_ct(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a, const h
     const double scale = a->scale * b->scale;
     const hnnrt_context *ctx = ev->ctx;
     const size_t n = ctx->n;
-    /* Products into scratch first: out may alias a or b. */
+    /* Products straight into out, or into scratch first when out is a or b
+     * (growing out would move the operand it is). */
+    const int alias = out == a || out == b;
+    if (!alias && (st = hnnrt_ev_prepare_out(ev, "mul_ct", out, 3, level)) != HNNRT_OK)
+        return st;
     const uint64_t *a0 = hnnrt_ct_part(a, 0), *a1 = hnnrt_ct_part(a, 1);
     const uint64_t *b0 = hnnrt_ct_part(b, 0), *b1 = hnnrt_ct_part(b, 1);
+    uint64_t *r0 = alias ? ev->t0 : hnnrt_ct_part(out, 0), *r1 = alias ? ev->t1 : hnnrt_ct_part(out, 1),
+             *r2 = alias ? ev->t2 : hnnrt_ct_part(out, 2);
 #pragma omp parallel for num_threads(ctx->threads) schedule(static) if (ctx->threads > 1)
     for (unsigned i = 0; i <= level; i++) {
         const hnnrt_modulus *m = &ctx->ntt[i].mod;
         const size_t off = (size_t)i * n;
         for (size_t c = off; c < off + n; c++) {
             uint64_t x0 = a0[c], x1 = a1[c], y0 = b0[c], y1 = b1[c];
-            ev->t0[c] = hnnrt_mod_mul(x0, y0, m);
-            ev->t1[c] = hnnrt_mod_reduce128((hnnrt_u128)x0 * y1 + (hnnrt_u128)x1 * y0, m);
-            ev->t2[c] = hnnrt_mod_mul(x1, y1, m);
+            r0[c] = hnnrt_mod_mul(x0, y0, m);
+            r1[c] = hnnrt_mod_reduce128((hnnrt_u128)x0 * y1 + (hnnrt_u128)x1 * y0, m);
+            r2[c] = hnnrt_mod_mul(x1, y1, m);
         }
     }
-    st = hnnrt_ev_prepare_out(ev, "mul_ct", out, 3, level);
-    if (st != HNNRT_OK)
-        return st;
-    const size_t bytes = (size_t)(level + 1) * n * sizeof(uint64_t);
-    memcpy(hnnrt_ct_part(out, 0), ev->t0, bytes);
-    memcpy(hnnrt_ct_part(out, 1), ev->t1, bytes);
-    memcpy(hnnrt_ct_part(out, 2), ev->t2, bytes);
+    if (alias) {
+        st = hnnrt_ev_prepare_out(ev, "mul_ct", out, 3, level);
+        if (st != HNNRT_OK)
+            return st;
+        const size_t bytes = (size_t)(level + 1) * n * sizeof(uint64_t);
+        memcpy(hnnrt_ct_part(out, 0), ev->t0, bytes);
+        memcpy(hnnrt_ct_part(out, 1), ev->t1, bytes);
+        memcpy(hnnrt_ct_part(out, 2), ev->t2, bytes);
+    }
     out->size = 3;
     out->level = level;
     out->scale = scale;
@@ -399,7 +407,8 @@ hnnrt_eval_mul_ct(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a, const h
 /*
  * Rescale with rounding: for each part, with h = floor(q_l / 2),
  *   out_i = (x_i + h - [x_l + h]_{q_l} lifted to q_i) * q_l^-1  (mod q_i),
- * which is round(x / q_l). The lift of a value below q_l is exact.
+ * which is round(x / q_l). The lift of a value below q_l is exact. out is
+ * written limb by limb from a (no copy first), so it may alias a.
  */
 hnnrt_status
 hnnrt_eval_rescale(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a)
@@ -411,16 +420,17 @@ hnnrt_eval_rescale(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a)
         return st;
     if (a->level == 0)
         return hnnrt_msg_set(ev->last_error, HNNRT_ERR_LEVEL_EXHAUSTED, "rescale: ciphertext at level 0");
-    st = copy_into(ev, "rescale", out, a);
-    if (st != HNNRT_OK)
+    if (out != a && (st = hnnrt_ev_prepare_out(ev, "rescale", out, a->size, a->level - 1)) != HNNRT_OK)
         return st;
     const hnnrt_context *ctx = ev->ctx;
     const size_t n = ctx->n;
-    const unsigned l = a->level, L1 = ctx->max_level + 1;
+    const unsigned l = a->level, L1 = ctx->max_level + 1, size = a->size;
+    const double scale = a->scale;
     const hnnrt_ntt_table *top = &ctx->ntt[l];
     const uint64_t ql = top->mod.value, h = ql >> 1;
-    for (unsigned p = 0; p < out->size; p++) {
-        uint64_t *x = hnnrt_ct_part(out, p);
+    for (unsigned p = 0; p < size; p++) {
+        const uint64_t *x = hnnrt_ct_part(a, p);
+        uint64_t *y = hnnrt_ct_part(out, p);
         uint64_t *last = ev->t0;
         memcpy(last, x + (size_t)l * n, n * sizeof(uint64_t));
         ctx->kern->inv(top, last);
@@ -429,19 +439,32 @@ hnnrt_eval_rescale(hnnrt_evaluator *ev, hnnrt_ct *out, const hnnrt_ct *a)
 #pragma omp parallel for num_threads(ctx->threads) schedule(static) if (ctx->threads > 1)
         for (unsigned i = 0; i < l; i++) {
             const hnnrt_modulus *m = &ctx->ntt[i].mod;
+            const uint64_t q = m->value;
             uint64_t *t = ev->t1 + (size_t)i * n;
             const uint64_t hi = hnnrt_mod_reduce64(h, m);
-            for (size_t c = 0; c < n; c++)
-                t[c] = hnnrt_mod_sub(hnnrt_mod_reduce64(last[c], m), hi, m->value);
+            /* last < q_l: below q_i already, or one subtraction away when
+             * q_l < 2 q_i (primes of one size), or a full reduction. */
+            if (ql <= q) {
+                for (size_t c = 0; c < n; c++)
+                    t[c] = hnnrt_mod_sub(last[c], hi, q);
+            } else if (ql < 2 * q) {
+                for (size_t c = 0; c < n; c++)
+                    t[c] = hnnrt_mod_sub(last[c] - (q & (uint64_t)-(int64_t)(last[c] >= q)), hi, q);
+            } else {
+                for (size_t c = 0; c < n; c++)
+                    t[c] = hnnrt_mod_sub(hnnrt_mod_reduce64(last[c], m), hi, q);
+            }
             ctx->kern->fwd(&ctx->ntt[i], t);
             const hnnrt_mod_shoup inv = ctx->rescale_inv[l * L1 + i];
-            uint64_t *xi = x + (size_t)i * n;
+            const uint64_t *xi = x + (size_t)i * n;
+            uint64_t *yi = y + (size_t)i * n;
             for (size_t c = 0; c < n; c++)
-                xi[c] = hnnrt_mod_mul_shoup(xi[c] + m->value - t[c], inv.op, inv.quot, m->value);
+                yi[c] = hnnrt_mod_mul_shoup(xi[c] + q - t[c], inv.op, inv.quot, q);
         }
     }
+    out->size = size;
     out->level = l - 1;
-    out->scale = a->scale / (double)ql;
+    out->scale = scale / (double)ql;
     return HNNRT_OK;
 }
 
