@@ -73,7 +73,12 @@ typedef struct emit {
     uint32_t *enc_of;    /* per ADD_PT/MUL_PT node */
     run *runs;
     uint32_t n_runs;
+    hnn_hir_linear_group *groups; /* LINEAR nodes run as one hnnrt_eval_linear call each */
+    uint32_t n_groups;
+    uint32_t *group_of;  /* per node: the group a LINEAR node starts, or NONE */
+    uint32_t max_lin_in, max_lin_rows;
     uint32_t ops;        /* nodes but the inputs */
+    uint32_t calls;      /* runtime calls: ops less the LINEAR nodes that are not first in their group */
     uint32_t n_refresh;
     bool relin;
     uint64_t checksum;
@@ -212,14 +217,21 @@ analyse(emit *e, char *err, size_t err_len)
     e->enc_head = hnn_arena_array(a, h->n_pts + 1, sizeof *e->enc_head);
     e->ct_node = hnn_arena_array(a, h->n_outputs + 1, sizeof *e->ct_node);
     e->output_ct = hnn_arena_array(a, h->n_outputs + 1, sizeof *e->output_ct);
+    e->group_of = hnn_arena_array(a, n + 1, sizeof *e->group_of);
+    e->groups = hnn_arena_array(a, n + 1, sizeof *e->groups);
 
     size_t n_w = 0;
+    uint32_t *mark = hnn_arena_array(a, n + 1, sizeof *mark);
+    for (uint32_t i = 0; i < n; i++)
+        mark[i] = e->group_of[i] = NONE;
     for (uint32_t i = 0; i < n; i++) {
         e->last[i] = NONE;
         e->ct_of[i] = NONE;
         const hnn_hir_node *x = &h->nodes[i];
         if (x->op == HNN_HIR_ADD_CONST || x->op == HNN_HIR_MUL_CONST)
             n_w++;
+        if (x->op == HNN_HIR_LINEAR)
+            n_w += x->n_args;
         if (x->op == HNN_HIR_BOOTSTRAP) {
             snprintf(err, err_len, "node %%%u: bootstrapping is not supported by the C back end", i);
             return false;
@@ -230,6 +242,22 @@ analyse(emit *e, char *err, size_t err_len)
             e->relin = true;
         if (x->op != HNN_HIR_INPUT)
             e->ops++;
+    }
+    e->calls = e->ops;
+    for (uint32_t i = 0; i < n;) {
+        if (h->nodes[i].op != HNN_HIR_LINEAR) {
+            i++;
+            continue;
+        }
+        hnn_hir_linear_group *g = &e->groups[e->n_groups];
+        hnn_hir_linear_group_build(h, i, a, mark, g);
+        e->group_of[i] = e->n_groups++;
+        if (g->n_in > e->max_lin_in)
+            e->max_lin_in = g->n_in;
+        if (g->end - g->first > e->max_lin_rows)
+            e->max_lin_rows = g->end - g->first;
+        e->calls -= g->end - g->first - 1;
+        i = g->end;
     }
     for (uint32_t p = 0; p < h->n_pts; p++) {
         e->pt_off[p] = NONE;
@@ -250,11 +278,8 @@ analyse(emit *e, char *err, size_t err_len)
     }
     for (uint32_t i = 0; i < n; i++) {
         const hnn_hir_node *x = &h->nodes[i];
-        unsigned k = hnn_hir_op_operands(x->op);
-        if (k >= 1)
-            e->last[x->a] = i;
-        if (k >= 2)
-            e->last[x->b] = i;
+        for (unsigned k = 0; k < hnn_hir_arity(x); k++)
+            e->last[hnn_hir_arg(x, k)] = i;
         if (x->op == HNN_HIR_ROTATE)
             e->rot_users[x->a]++;
     }
@@ -274,6 +299,27 @@ analyse(emit *e, char *err, size_t err_len)
         if (x->op == HNN_HIR_INPUT) {
             e->loc[i] = LOC_IN;
             e->idx[i] = x->pt;
+            continue;
+        }
+        if (e->group_of[i] != NONE) {
+            /* A group's results all take places before its operands free
+             * theirs: hnnrt_eval_linear writes while it reads. */
+            const hnn_hir_linear_group *g = &e->groups[e->group_of[i]];
+            for (uint32_t r = g->first; r < g->end; r++) {
+                e->loc[r] = e->ct_of[r] != NONE ? LOC_OUT : LOC_REG;
+                e->idx[r] = e->ct_of[r] != NONE ? e->ct_of[r] : n_free ? free_regs[--n_free] : e->n_regs++;
+            }
+            for (uint32_t r = g->first; r < g->end; r++)
+                if (e->loc[r] == LOC_REG && e->last[r] == NONE)
+                    free_regs[n_free++] = e->idx[r];
+            for (uint32_t k = 0; k < g->n_in; k++)
+                if (e->loc[g->in[k]] == LOC_REG && e->last[g->in[k]] < g->end)
+                    free_regs[n_free++] = e->idx[g->in[k]];
+        }
+        if (x->op == HNN_HIR_LINEAR) {
+            e->w_of[i] = (uint32_t)e->n_w;
+            for (uint32_t k = 0; k < x->n_args; k++)
+                push_weight(e, x->coeffs[k]);
             continue;
         }
         unsigned k = hnn_hir_op_operands(x->op);
@@ -958,6 +1004,83 @@ write_client(sbuf *b, const emit *e)
 
 /* ------------------------------------------------------------------ NAME_server.c */
 
+/* Where a value lives, as the linear groups' tables say it: the kind in the
+ * top two bits (0 a register, 1 an output, 2 an input), the index below. */
+static uint32_t
+loc_code(const emit *e, uint32_t id)
+{
+    uint32_t kind = e->loc[id] == LOC_REG ? 0 : e->loc[id] == LOC_OUT ? 1 : 2;
+    return kind << 30 | e->idx[id];
+}
+
+static void
+write_u32_table(sbuf *b, const char *type, const char *name, uint32_t k, const uint32_t *v, size_t n)
+{
+    sb_printf(b, "static const %s %s%u[%zu] = {", type, name, k, n ? n : 1);
+    for (size_t i = 0; i < n; i++)
+        sb_printf(b, "%s%u,", i % 16 == 0 ? "\n    " : " ", v[i]);
+    sb_printf(b, "%s\n};\n", n ? "" : "0");
+}
+
+/* The linear groups: per group, its rows, columns, operands and results,
+ * then the table of groups. */
+static void
+write_linear_tables(sbuf *b, const emit *e)
+{
+    char x1[40];
+    sb_puts(b, "/*\n * Linear groups: LINEAR nodes computed by one hnnrt_eval_linear call each. Row r's\n"
+               " * terms t = rows[r] .. rows[r + 1] - 1 multiply operand cols[t] by weights[w + t];\n"
+               " * operands and results are values: kind << 30 | index, the kind 0 for a register,\n"
+               " * 1 an output, 2 an input.\n */\n");
+    for (uint32_t k = 0; k < e->n_groups; k++) {
+        const hnn_hir_linear_group *g = &e->groups[k];
+        const uint32_t rows = g->end - g->first;
+        sb_printf(b, "static const size_t lin_rows%u[%u] = {", k, rows + 1);
+        for (uint32_t r = 0; r <= rows; r++)
+            sb_printf(b, "%s%zu,", r % 12 == 0 ? "\n    " : " ", g->row_start[r]);
+        sb_puts(b, "\n};\n");
+        write_u32_table(b, "uint32_t", "lin_cols", k, g->col, g->row_start[rows]);
+        uint32_t *codes = hnn_arena_array(e->arena, (g->n_in > rows ? g->n_in : rows) + 1, sizeof *codes);
+        for (uint32_t i = 0; i < g->n_in; i++)
+            codes[i] = loc_code(e, g->in[i]);
+        write_u32_table(b, "uint32_t", "lin_in", k, codes, g->n_in);
+        for (uint32_t r = 0; r < rows; r++)
+            codes[r] = loc_code(e, g->first + r);
+        write_u32_table(b, "uint32_t", "lin_out", k, codes, rows);
+    }
+    sb_printf(b, "\nstatic const struct {\n    uint32_t rows, n_in, w, level;\n    double scale;\n"
+                 "    const size_t *row_start;\n    const uint32_t *cols, *in, *out;\n} linears[%u] = {\n",
+              e->n_groups);
+    for (uint32_t k = 0; k < e->n_groups; k++) {
+        const hnn_hir_linear_group *g = &e->groups[k];
+        const hnn_hir_node *f = &e->h->nodes[g->first];
+        sb_printf(b, "    {%u, %u, %u, %u, %s, lin_rows%u, lin_cols%u, lin_in%u, lin_out%u},\n", g->end - g->first,
+                  g->n_in, e->w_of[g->first], f->level, hex(x1, f->c_scale), k, k, k, k);
+    }
+    sb_puts(b, "};\n\n");
+}
+
+/* run_linear: resolves a group's values and makes the call. */
+static void
+write_linear_runner(sbuf *b, const emit *e)
+{
+    sb_printf(b, "static const hnnrt_ct *\nlinear_value(const %s_server *s, const hnnrt_ct *const *in, hnnrt_ct *const *out, uint32_t code)\n"
+                 "{\n    uint32_t i = code & 0x3fffffffu;\n"
+                 "    return code >> 30 == 0 ? s->reg[i] : code >> 30 == 1 ? out[i] : in[i];\n}\n\n",
+              e->name);
+    sb_printf(b, "/* Linear group k: every row in one call. */\n"
+                 "static hnnrt_status\nrun_linear(%s_server *s, const hnnrt_ct *const *in, hnnrt_ct *const *out, unsigned k)\n{\n"
+                 "    for (uint32_t i = 0; i < linears[k].n_in; i++)\n"
+                 "        s->lin_in[i] = linear_value(s, in, out, linears[k].in[i]);\n"
+                 "    for (uint32_t r = 0; r < linears[k].rows; r++) {\n"
+                 "        uint32_t code = linears[k].out[r], i = code & 0x3fffffffu;\n"
+                 "        s->lin_out[r] = code >> 30 == 0 ? s->reg[i] : out[i];\n    }\n"
+                 "    const hnnrt_linear_map map = {linears[k].rows, linears[k].n_in, linears[k].row_start, linears[k].cols,\n"
+                 "                                  s->w + linears[k].w};\n"
+                 "    return hnnrt_eval_linear(s->ev, s->lin_out, s->lin_in, &map, linears[k].scale, linears[k].level);\n}\n\n",
+              e->name);
+}
+
 static void
 write_server_common(sbuf *b, const emit *e)
 {
@@ -995,6 +1118,8 @@ write_server_common(sbuf *b, const emit *e)
             sb_puts(b, "    0\n");
         sb_puts(b, "};\n\n");
     }
+    if (e->n_groups)
+        write_linear_tables(b, e);
     /* Plaintexts (batch packing multiplies by constants and has none). */
     if (e->n_encs) {
         sb_printf(b, "/* Plaintext k: weights[off .. off + len) repeated over the slots, at (level, scale). */\n"
@@ -1009,6 +1134,10 @@ write_server_common(sbuf *b, const emit *e)
                  "    const double *w;         /* the weights */\n%s"
                  "    hnnrt_pt *pt[N_PTS];\n    hnnrt_ct *reg[N_REGS];\n    hnnrt_hoisted *hoist[N_HOISTS];\n",
               N, file ? "    double *w_loaded;        /* ... read from the weights file */\n" : "");
+    if (e->n_groups)
+        sb_printf(b, "    const hnnrt_ct *lin_in[%u];   /* the operands of a linear group */\n"
+                     "    hnnrt_ct *lin_out[%u];        /* ... and its results */\n",
+                  e->max_lin_in, e->max_lin_rows);
     if (table)
         sb_printf(b, "    hnnrt_ct *dst[N_REGS + %s_CIPHERTEXTS_OUT];       /* registers, then outputs */\n"
                      "    const hnnrt_ct *src[N_REGS + %s_CIPHERTEXTS_OUT + %s_CIPHERTEXTS_IN]; /* ..., then inputs */\n",
@@ -1032,6 +1161,8 @@ write_server_common(sbuf *b, const emit *e)
                  "    return failed(s, st, \"layer %%s, node %%%%%%u: %%s: %%s\", layer, node, hnnrt_status_name(st),\n"
                  "                  hnnrt_evaluator_last_error(s->ev));\n}\n\n",
               N);
+    if (e->n_groups)
+        write_linear_runner(b, e);
 
     if (e->n_refresh) {
         sb_printf(b,
@@ -1237,7 +1368,7 @@ static void
 write_node(sbuf *b, const emit *e, uint32_t i, bool *uses_w)
 {
     const hnn_hir_node *x = &e->h->nodes[i];
-    char d[32], a[32], c[32], x1[40], x2[40];
+    char d[32], a[32] = "", c[32], x1[40], x2[40];
     val(e, i, d);
     if (hnn_hir_op_operands(x->op) >= 1)
         val(e, x->a, a);
@@ -1295,6 +1426,9 @@ write_node(sbuf *b, const emit *e, uint32_t i, bool *uses_w)
     case HNN_HIR_REFRESH:
         sb_printf(b, "refresh_masked(s, %s, %s, %s, %u, %s));\n", d, a, lit(x1, x->c), x->level, hex(x2, x->scale));
         break;
+    case HNN_HIR_LINEAR: /* the group's first node; write_server_straight skips the others */
+        sb_printf(b, "run_linear(s, in, out, %u));\n", e->group_of[i]);
+        break;
     default: /* INPUT is not emitted; analyse() refused BOOTSTRAP */
         sb_puts(b, "HNNRT_ERR_ARG);\n");
         break;
@@ -1324,9 +1458,13 @@ write_server_straight(sbuf *b, const emit *e, hnn_arena *arena)
         bool uses_w = false, uses_in = false, uses_out = false, uses_r = false, uses_ev = false;
         for (uint32_t i = r->first; i < r->end; i++) {
             const hnn_hir_node *x = &e->h->nodes[i];
-            if (x->op == HNN_HIR_INPUT)
+            if (x->op == HNN_HIR_INPUT || (x->op == HNN_HIR_LINEAR && e->group_of[i] == NONE))
                 continue;
             write_node(&body, e, i, &uses_w);
+            if (x->op == HNN_HIR_LINEAR) { /* run_linear takes the values from in, out and s */
+                uses_in = uses_out = true;
+                continue;
+            }
             uses_ev |= x->op != HNN_HIR_REFRESH;
             uint32_t ids[3] = {i, hnn_hir_op_operands(x->op) >= 1 ? x->a : NONE,
                                hnn_hir_op_operands(x->op) >= 2 ? x->b : NONE};
@@ -1374,11 +1512,11 @@ write_server_straight(sbuf *b, const emit *e, hnn_arena *arena)
 static const char *const table_op_names[] = {
     "OP_ADD", "OP_SUB", "OP_NEGATE", "OP_ADD_CONST", "OP_MUL_CONST", "OP_ADD_PT", "OP_MUL_PT", "OP_MUL_CT",
     "OP_RELIN", "OP_RESCALE", "OP_DROP", "OP_ROTATE", "OP_HOIST_ROTATE", "OP_ROTATE_HOISTED", "OP_CONJUGATE",
-    "OP_REFRESH",
+    "OP_REFRESH", "OP_LINEAR",
 };
 enum {
     T_ADD, T_SUB, T_NEGATE, T_ADD_CONST, T_MUL_CONST, T_ADD_PT, T_MUL_PT, T_MUL_CT, T_RELIN, T_RESCALE, T_DROP,
-    T_ROTATE, T_HOIST_ROTATE, T_ROTATE_HOISTED, T_CONJUGATE, T_REFRESH,
+    T_ROTATE, T_HOIST_ROTATE, T_ROTATE_HOISTED, T_CONJUGATE, T_REFRESH, T_LINEAR,
 };
 
 static void
@@ -1405,7 +1543,7 @@ write_server_table(sbuf *b, const emit *e)
                 sb_printf(b, "%s%s", k++ ? ", " : "", lit(x1, e->h->nodes[i].c));
         sb_puts(b, "};\n\n");
     }
-    sb_printf(b, "static const op ops[%u] = {\n", e->ops ? e->ops : 1);
+    sb_printf(b, "static const op ops[%u] = {\n", e->calls ? e->calls : 1);
     uint32_t n_refresh = 0, n_ops = 0;
     uint32_t *first_op = hnn_arena_array(e->arena, e->n_runs + 1, sizeof *first_op);
     for (uint32_t k = 0; k < e->n_runs; k++) {
@@ -1420,9 +1558,9 @@ write_server_table(sbuf *b, const emit *e)
         free(head.p);
         for (uint32_t i = r->first; i < r->end; i++) {
             const hnn_hir_node *x = &e->h->nodes[i];
-            if (x->op == HNN_HIR_INPUT)
-                continue;
-            unsigned nops = hnn_hir_op_operands(x->op);
+            if (x->op == HNN_HIR_INPUT || (x->op == HNN_HIR_LINEAR && e->group_of[i] == NONE))
+                continue; /* a group's later rows are in its first row's call */
+            unsigned nops = x->op == HNN_HIR_LINEAR ? 0 : hnn_hir_op_operands(x->op);
             uint32_t a = nops >= 1 ? LOCNUM(x->a) : 0, bb = nops >= 2 ? LOCNUM(x->b) : 0;
             int op = 0;
             int32_t imm = 0;
@@ -1451,6 +1589,10 @@ write_server_table(sbuf *b, const emit *e)
                 imm = (int32_t)x->level;
                 arg = n_refresh++;
                 scale = x->scale;
+                break;
+            case HNN_HIR_LINEAR:
+                op = T_LINEAR;
+                arg = e->group_of[i];
                 break;
             default:
                 break;
@@ -1497,6 +1639,10 @@ write_server_table(sbuf *b, const emit *e)
               N);
     if (e->n_refresh)
         sb_puts(b, "    case OP_REFRESH:\n        return refresh_masked(s, d, a, refresh_bounds[o->arg], (unsigned)o->imm, o->scale);\n");
+    if (e->n_groups)
+        sb_printf(b, "    case OP_LINEAR: /* in and out as the evaluation got them */\n"
+                     "        return run_linear(s, s->src + N_REGS + %s_CIPHERTEXTS_OUT, s->dst + N_REGS, o->arg);\n",
+                  U);
     sb_puts(b, "    }\n    (void)st;\n    return HNNRT_ERR_ARG;\n}\n\n");
 
     write_evaluate_prologue(b, e);

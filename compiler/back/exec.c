@@ -2,6 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <omp.h>
 #include <sodium.h>
 #include <time.h>
 
@@ -74,10 +75,15 @@ hnn_exec_keys_free(hnn_exec_keys *keys)
 }
 
 /* A stack of spare ciphertexts: values die as the walk passes their last
- * use, and their buffers serve the next results. */
+ * use, and their buffers serve the next results, and the next evaluations'
+ * (a server keeps its pool). Each is made with room for the largest value
+ * the circuit has (parts, top level), so none grows in place: a growth
+ * would be a new allocation, and its pages' first touch costs as much as
+ * a fast operation. */
 typedef struct ct_pool {
     hnnrt_ct **free;
     size_t n, cap;
+    unsigned parts, level;
 } ct_pool;
 
 static hnnrt_ct *
@@ -86,7 +92,13 @@ pool_get(ct_pool *p, const hnnrt_context *ctx)
     if (p->n)
         return p->free[--p->n];
     hnnrt_ct *ct;
-    return hnnrt_ct_new(ctx, &ct) == HNNRT_OK ? ct : NULL;
+    if (hnnrt_ct_new(ctx, &ct) != HNNRT_OK)
+        return NULL;
+    if (hnnrt_ct_reserve(ct, p->parts, p->level) != HNNRT_OK) {
+        hnnrt_ct_free(ct);
+        return NULL;
+    }
+    return ct;
 }
 
 static void
@@ -132,6 +144,18 @@ typedef struct hoist_slot {
 
 struct hnn_exec_server {
     const hnn_plan *plan;
+    ct_pool pool;           /* spare ciphertexts, kept between evaluations */
+    hnn_arena *arena;       /* the LINEAR groups' tables */
+    hnn_hir_linear_group *groups;
+    uint32_t *group_of;     /* per node: the group a LINEAR node starts, or HNN_HIR_NONE */
+    const hnnrt_ct **lin_in; /* scratch for the largest group's operands and results */
+    hnnrt_ct **lin_out;
+    /* Runs of independent nodes computed side by side (parallel_op): per
+     * node, the end of the run it starts (0: none); one evaluator per
+     * thread, the first being ev. */
+    uint32_t *run_end;
+    hnnrt_evaluator **evs;
+    int n_evs;
     const hnnrt_context *ctx;
     hnnrt_evaluator *ev;
     hnnrt_encoder *enc;
@@ -245,6 +269,105 @@ hnn_exec_refresh_local(void *user, hnnrt_ct *ct, unsigned level, double scale)
     return (int)st;
 }
 
+/* The runtime calls of the circuit's LINEAR nodes, one per group
+ * (hnn_hir_linear_group_end), with the scratch for the largest. */
+static bool
+prepare_groups(hnn_exec_server *s)
+{
+    const hnn_hir *h = s->plan->hir;
+    size_t nodes = h->n_nodes ? h->n_nodes : 1, n_groups = 0, max_in = 1, max_rows = 1;
+    s->group_of = malloc(nodes * sizeof *s->group_of);
+    uint32_t *mark = malloc(nodes * sizeof *mark);
+    s->arena = hnn_arena_new();
+    bool ok = s->group_of && mark && s->arena;
+    for (uint32_t i = 0; ok && i < h->n_nodes; i++) {
+        s->group_of[i] = mark[i] = HNN_HIR_NONE;
+        n_groups += h->nodes[i].op == HNN_HIR_LINEAR; /* at most one group each */
+    }
+    if (ok)
+        s->groups = hnn_arena_array(s->arena, n_groups ? n_groups : 1, sizeof *s->groups);
+    n_groups = 0;
+    for (uint32_t i = 0; ok && i < h->n_nodes;) {
+        if (h->nodes[i].op != HNN_HIR_LINEAR) {
+            i++;
+            continue;
+        }
+        hnn_hir_linear_group *g = &s->groups[n_groups];
+        hnn_hir_linear_group_build(h, i, s->arena, mark, g);
+        s->group_of[i] = (uint32_t)n_groups++;
+        if (g->n_in > max_in)
+            max_in = g->n_in;
+        if (g->end - g->first > max_rows)
+            max_rows = g->end - g->first;
+        i = g->end;
+    }
+    free(mark);
+    if (ok) {
+        s->lin_in = malloc(max_in * sizeof *s->lin_in);
+        s->lin_out = malloc(max_rows * sizeof *s->lin_out);
+        ok = s->lin_in && s->lin_out;
+    }
+    return ok;
+}
+
+/* Ops that touch no state of the server but an evaluator, so that
+ * independent nodes of them can run on several threads at once, each with
+ * its own evaluator: not the plaintexts (their cache), rotations (the
+ * hoists), refreshes (the key holder) nor linear groups (parallel inside). */
+static bool
+parallel_op(hnn_hir_op op)
+{
+    switch (op) {
+    case HNN_HIR_ADD:
+    case HNN_HIR_SUB:
+    case HNN_HIR_NEGATE:
+    case HNN_HIR_ADD_CONST:
+    case HNN_HIR_MUL_CONST:
+    case HNN_HIR_MUL_CT:
+    case HNN_HIR_RELIN:
+    case HNN_HIR_RESCALE:
+    case HNN_HIR_DROP_LEVEL:
+    case HNN_HIR_CONJUGATE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+/*
+ * Runs of consecutive nodes that read nothing inside their run (a layer's
+ * rescales, its biases, its squares): one parallel region for a run
+ * instead of one or more per node, whose joins each wait for every thread
+ * — and on a busy machine for a descheduled one. Each node is computed as
+ * it would be alone, so the results do not change. With one thread there
+ * are none.
+ */
+static bool
+prepare_runs(hnn_exec_server *s, const hnnrt_relin_key *rk, const hnnrt_galois_keys *gk)
+{
+    const hnn_hir *h = s->plan->hir;
+    const int threads = hnnrt_context_threads(s->ctx);
+    s->n_evs = threads > 1 ? threads : 1;
+    s->run_end = calloc(h->n_nodes ? h->n_nodes : 1, sizeof *s->run_end);
+    s->evs = calloc((size_t)s->n_evs, sizeof *s->evs);
+    if (!s->run_end || !s->evs)
+        return false;
+    s->evs[0] = s->ev;
+    for (int t = 1; t < s->n_evs; t++)
+        if (hnnrt_evaluator_new(s->ctx, rk, gk, &s->evs[t]) != HNNRT_OK)
+            return false;
+    for (uint32_t i = 0; s->n_evs > 1 && i < h->n_nodes;) {
+        uint32_t e = i;
+        for (bool earlier = true; e < h->n_nodes && earlier && parallel_op(h->nodes[e].op); e += earlier)
+            for (unsigned k = 0; k < hnn_hir_arity(&h->nodes[e]) && earlier; k++)
+                earlier = hnn_hir_arg(&h->nodes[e], k) < i;
+        if (e > i + 1)
+            s->run_end[i] = e;
+        i = e > i ? e : i + 1;
+    }
+    return true;
+}
+
 int
 hnn_exec_server_new(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_key *rk,
                     const hnnrt_galois_keys *gk, hnn_exec_server **out, char *err, size_t err_len)
@@ -274,15 +397,22 @@ hnn_exec_server_new(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_
     }
     for (uint32_t i = 0; i < h->n_nodes; i++) {
         const hnn_hir_node *n = &h->nodes[i];
-        if (hnn_hir_op_operands(n->op) >= 1)
-            s->last[n->a] = i;
-        if (hnn_hir_op_operands(n->op) >= 2)
-            s->last[n->b] = i;
+        for (unsigned k = 0; k < hnn_hir_arity(n); k++)
+            s->last[hnn_hir_arg(n, k)] = i;
         if (n->op == HNN_HIR_ROTATE)
             s->rot_users[n->a]++;
     }
     for (uint32_t k = 0; k < h->n_outputs; k++)
         s->is_output[h->outputs[k]] = true;
+    s->pool.parts = 2;
+    s->pool.level = h->top_level;
+    for (uint32_t i = 0; i < h->n_nodes; i++)
+        if (h->nodes[i].size > s->pool.parts)
+            s->pool.parts = h->nodes[i].size;
+    if (!prepare_groups(s) || !prepare_runs(s, rk, gk)) {
+        hnn_exec_server_free(s);
+        return failed(HNNRT_ERR_ALLOC, err, err_len, "server", "out of memory");
+    }
     *out = s;
     return 0;
 }
@@ -306,7 +436,16 @@ hnn_exec_server_free(hnn_exec_server *s)
     free(s->last);
     free(s->rot_users);
     free(s->is_output);
+    pool_free(&s->pool);
+    for (int t = 1; s->evs && t < s->n_evs; t++)
+        hnnrt_evaluator_free(s->evs[t]);
+    free(s->evs);
+    free(s->run_end);
     free(s->mask);
+    free(s->group_of);
+    free(s->lin_in);
+    free(s->lin_out);
+    hnn_arena_free(s->arena);
     hnnrt_pt_free(s->mask_pt);
     hnnrt_encoder_free(s->enc);
     hnnrt_evaluator_free(s->ev);
@@ -394,9 +533,9 @@ rotate(hnn_exec_server *s, const hnn_hir_node *n, hnnrt_ct *out, const hnnrt_ct 
 }
 
 static hnnrt_status
-eval_node(hnn_exec_server *s, const hnn_hir_node *n, hnnrt_ct *out, hnnrt_ct *const *val, hnn_exec_stats *stats)
+eval_node(hnn_exec_server *s, hnnrt_evaluator *ev, const hnn_hir_node *n, hnnrt_ct *out, hnnrt_ct *const *val,
+          hnn_exec_stats *stats)
 {
-    hnnrt_evaluator *ev = s->ev;
     const hnnrt_ct *a = hnn_hir_op_operands(n->op) >= 1 ? val[n->a] : NULL;
     const hnnrt_ct *b = hnn_hir_op_operands(n->op) >= 2 ? val[n->b] : NULL;
     const hnnrt_pt *pt;
@@ -440,6 +579,67 @@ eval_node(hnn_exec_server *s, const hnn_hir_node *n, hnnrt_ct *out, hnnrt_ct *co
     }
 }
 
+/* The LINEAR nodes of group g in one runtime call, into fresh ciphertexts
+ * (the runtime wants outputs apart from the operands). */
+static hnnrt_status
+eval_group(hnn_exec_server *s, const hnn_hir_linear_group *g, hnnrt_ct **val, ct_pool *pool, size_t *live,
+           char *err, size_t err_len)
+{
+    const hnn_hir_node *f = &s->plan->hir->nodes[g->first];
+    const uint32_t rows = g->end - g->first;
+    for (uint32_t r = 0; r < rows; r++) {
+        if (!(s->lin_out[r] = pool_get(pool, s->ctx)))
+            return failed(HNNRT_ERR_ALLOC, err, err_len, "evaluate", "out of memory");
+        val[g->first + r] = s->lin_out[r];
+        ++*live;
+    }
+    for (uint32_t k = 0; k < g->n_in; k++)
+        s->lin_in[k] = val[g->in[k]];
+    const hnnrt_linear_map map = {rows, g->n_in, g->row_start, g->col, g->coeff};
+    hnnrt_status st = hnnrt_eval_linear(s->ev, s->lin_out, s->lin_in, &map, f->c_scale, f->level);
+    if (st != HNNRT_OK) {
+        char where[64];
+        snprintf(where, sizeof where, "%%%u..%%%u linear", g->first, g->end - 1);
+        failed(st, err, err_len, where, hnnrt_evaluator_last_error(s->ev));
+    }
+    return st;
+}
+
+/* Nodes [first, end), a run of prepare_runs, on the context's threads. */
+static hnnrt_status
+eval_run(hnn_exec_server *s, uint32_t first, uint32_t end, hnnrt_ct **val, ct_pool *pool, size_t *live,
+         hnn_exec_stats *stats, char *err, size_t err_len)
+{
+    const hnn_hir *h = s->plan->hir;
+    for (uint32_t r = first; r < end; r++) {
+        if (!(val[r] = pool_get(pool, s->ctx)))
+            return failed(HNNRT_ERR_ALLOC, err, err_len, "evaluate", "out of memory");
+        ++*live;
+    }
+    uint32_t bad = UINT32_MAX;
+    int bad_thread = 0;
+    hnnrt_status bad_st = HNNRT_OK;
+#pragma omp parallel for num_threads(s->n_evs) schedule(dynamic, 4)
+    for (uint32_t r = first; r < end; r++) {
+        const int t = omp_get_thread_num();
+        hnnrt_status st = eval_node(s, s->evs[t], &h->nodes[r], val[r], val, stats);
+        if (st != HNNRT_OK) {
+#pragma omp critical(hnn_exec_run_failure)
+            if (r < bad) {
+                bad = r;
+                bad_st = st;
+                bad_thread = t;
+            }
+        }
+    }
+    if (bad_st != HNNRT_OK) {
+        char where[64];
+        snprintf(where, sizeof where, "%%%u %s", bad, hnn_hir_op_name(h->nodes[bad].op));
+        failed(bad_st, err, err_len, where, hnnrt_evaluator_last_error(s->evs[bad_thread]));
+    }
+    return bad_st;
+}
+
 /* The output ciphertexts: the distinct nodes of the output list, in order. */
 static uint32_t
 output_node(const hnn_hir *h, uint32_t k)
@@ -465,7 +665,7 @@ hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hn
     if (!stats)
         stats = &local;
     hnnrt_ct **val = calloc(h->n_nodes ? h->n_nodes : 1, sizeof *val);
-    ct_pool pool = {0};
+    ct_pool *pool = &s->pool;
     if (!val)
         return failed(HNNRT_ERR_ALLOC, err, err_len, "evaluate", "out of memory");
     for (size_t i = 0; i < s->n_hoists; i++)
@@ -474,15 +674,49 @@ hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hn
     size_t live = 0, peak = 0;
     for (uint32_t i = 0; i < h->n_nodes && st == HNNRT_OK; i++) {
         const hnn_hir_node *n = &h->nodes[i];
+        if (n->op == HNN_HIR_LINEAR) {
+            const hnn_hir_linear_group *g = &s->groups[s->group_of[i]];
+            st = eval_group(s, g, val, pool, &live, err, err_len);
+            if (live > peak)
+                peak = live;
+            /* Operands whose last use is in the group, once the call is done. */
+            for (uint32_t k = 0; st == HNNRT_OK && k < g->n_in; k++) {
+                uint32_t x = g->in[k];
+                if (s->last[x] < g->end && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT && val[x]) {
+                    pool_put(pool, val[x]);
+                    val[x] = NULL;
+                    live--;
+                }
+            }
+            i = g->end - 1;
+            continue;
+        }
+        if (s->run_end[i]) {
+            const uint32_t end = s->run_end[i];
+            st = eval_run(s, i, end, val, pool, &live, stats, err, err_len);
+            if (live > peak)
+                peak = live;
+            for (uint32_t r = i; st == HNNRT_OK && r < end; r++)
+                for (unsigned k = 0; k < hnn_hir_arity(&h->nodes[r]); k++) {
+                    uint32_t x = hnn_hir_arg(&h->nodes[r], k);
+                    if (s->last[x] < end && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT && val[x]) {
+                        pool_put(pool, val[x]);
+                        val[x] = NULL;
+                        live--;
+                    }
+                }
+            i = end - 1;
+            continue;
+        }
         if (n->op == HNN_HIR_INPUT) {
             val[i] = in[n->pt];
         } else {
-            hnnrt_ct *o = pool_get(&pool, s->ctx);
+            hnnrt_ct *o = pool_get(pool, s->ctx);
             if (!o) {
                 st = failed(HNNRT_ERR_ALLOC, err, err_len, "evaluate", "out of memory");
                 break;
             }
-            st = eval_node(s, n, o, val, stats);
+            st = eval_node(s, s->ev, n, o, val, stats);
             val[i] = o;
             live++;
             if (st != HNNRT_OK) {
@@ -499,7 +733,7 @@ hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hn
             uint32_t x = k == 0 ? n->a : n->b;
             if (s->last[x] == i && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT && val[x] &&
                 (k == 0 || n->b != n->a)) {
-                pool_put(&pool, val[x]);
+                pool_put(pool, val[x]);
                 val[x] = NULL;
                 live--;
             }
@@ -520,8 +754,7 @@ hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hn
     stats->evaluations++;
     for (uint32_t i = 0; i < h->n_nodes; i++)
         if (val[i] && h->nodes[i].op != HNN_HIR_INPUT)
-            hnnrt_ct_free(val[i]);
-    pool_free(&pool);
+            pool_put(pool, val[i]);
     free(val);
     return (int)st;
 }
@@ -578,8 +811,8 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
     const hnnrt_context *ctx = keys->ctx;
     size_t slots = hnnrt_context_slots(ctx);
     bool vector = h->packing == HNN_HIR_PACK_VECTOR;
-    if (n_samples == 0 || (!vector && n_samples > slots)) {
-        snprintf(err, err_len, "run: %zu samples, the batch holds 1..%zu", n_samples, slots);
+    if (n_samples == 0) {
+        snprintf(err, err_len, "run: no sample");
         return HNNRT_ERR_ARG;
     }
     if (vector && (hnn_hir_slots_used(h) == 0 || hnn_hir_slots_used(h) > slots || slots % hnn_hir_slots_used(h))) {
@@ -611,12 +844,17 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
     if ((st = (hnnrt_status)hnn_exec_server_new(plan, ctx, keys->rk, keys->gk, &srv, err, err_len)) != HNNRT_OK)
         goto done;
     hnn_exec_server_set_refresh(srv, hnn_exec_refresh_local, keys);
-    /* Batch packing: one pass for all the samples; vector: one per sample. */
-    size_t passes = vector ? n_samples : 1, per_pass = vector ? 1 : n_samples;
+    /* Batch packing: one pass per batch of `slots` samples; vector: one per
+     * sample. The server, its encoded plaintexts and its ciphertexts' memory
+     * serve every pass. */
+    size_t passes = vector ? n_samples : (n_samples + slots - 1) / slots;
     for (size_t pass = 0; pass < passes && st == HNNRT_OK; pass++) {
+        const size_t first = vector ? pass : pass * slots;
+        const size_t per_pass = vector ? 1 : (n_samples - first < slots ? n_samples - first : slots);
+        const double *xp = vector ? x : x + first * h->n_inputs;
         double t0 = now_ms();
         for (uint32_t k = 0; k < n_in && st == HNNRT_OK; k++) {
-            size_t count = hnn_exec_input_slots(plan, x, pass, per_pass, k, buf, slots);
+            size_t count = hnn_exec_input_slots(plan, xp, pass, per_pass, k, buf, slots);
             if (!in[k])
                 st = hnnrt_ct_new(ctx, &in[k]);
             if (st == HNNRT_OK)
@@ -645,7 +883,7 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
                 memcpy(y + pass * h->n_outputs, buf, h->n_outputs * sizeof *y);
             else
                 for (size_t s = 0; s < per_pass; s++)
-                    y[s * h->n_outputs + k] = buf[s];
+                    y[(first + s) * h->n_outputs + k] = buf[s];
         }
         for (uint32_t k = 0; k < n_out; k++) {
             hnnrt_ct_free(out[k]);

@@ -64,8 +64,8 @@ void hnn_exec_keys_free(hnn_exec_keys *keys);
  * x holds n_samples rows of plan->hir->n_inputs features; y receives
  * n_samples rows of n_outputs values (the circuit's outputs: logits before
  * a softargmax). Encrypts, evaluates, decrypts. Batch packing: one
- * evaluation for all the samples (n_samples <= slots), feature k of sample s
- * in slot s of ciphertext k. Vector packing: one evaluation per sample, its
+ * evaluation per batch of up to `slots` samples, feature k of sample s in
+ * slot s of ciphertext k. Vector packing: one evaluation per sample, its
  * features in slots 0..n_inputs-1 replicated every `period` slots, its
  * outputs read from slots 0..n_outputs-1; the plaintexts are encoded once
  * for all the samples. 0, or an hnnrt_status with a message in err.
@@ -90,7 +90,8 @@ int hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, siz
  * in[k] is input ciphertext k and out[k] receives output ciphertext k,
  * k < plan->ciphertexts_in / ciphertexts_out (allocated by the call, freed
  * by the caller). Rotations of one value by several steps share one
- * decomposition (hoisting). Stats, when given, are added to.
+ * decomposition (hoisting). Its ciphertexts are kept from one evaluation
+ * to the next, so only the first allocates. Stats, when given, are added to.
  */
 typedef struct hnn_exec_server hnn_exec_server;
 

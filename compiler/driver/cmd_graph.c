@@ -47,8 +47,8 @@ draw_hir(FILE *out, const hnn_plan *plan)
         const char *layer = n->tir < plan->tir->n_nodes ? plan->tir->nodes[n->tir]->name : "";
         fprintf(out, "  n%u [label=\"%s\\n%s L%u\", shape=%s, fillcolor=\"%s\"];\n", i, hnn_hir_op_name(n->op), layer,
                 n->level, shape, colour);
-        for (unsigned k = 0; k < hnn_hir_op_operands(n->op); k++)
-            fprintf(out, "  n%u -> n%u;\n", k == 0 ? n->a : n->b, i);
+        for (unsigned k = 0; k < hnn_hir_arity(n); k++)
+            fprintf(out, "  n%u -> n%u;\n", hnn_hir_arg(n, k), i);
     }
     for (uint32_t k = 0; k < h->n_outputs; k++)
         fprintf(out, "  out%u [label=\"output %u\", shape=box, fillcolor=\"white\"];\n  n%u -> out%u;\n", k, k,

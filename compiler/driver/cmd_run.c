@@ -273,10 +273,11 @@ run_data(const hnn_plan *plan, const hnn_data *d, const run_opts *o, double *y, 
     r->keygen_ms = run_now_ms() - t0;
     if (o->threads)
         hnnrt_context_set_threads(keys.ctx, (int)o->threads);
-    /* Batch packing evaluates a batch per call; vector packing one sample
-     * per evaluation, in chunks only to move the progress bar (each call
-     * encodes the plaintexts again). */
-    size_t chunk = vector ? (bar ? (d->n_samples + 49) / 50 : d->n_samples) : plan->batch;
+    /* Batch packing: every batch in one call, whose server and ciphertexts
+     * serve all of them; vector packing one sample per evaluation, in chunks
+     * only to move the progress bar (each call encodes the plaintexts
+     * again). */
+    size_t chunk = vector && bar ? (d->n_samples + 49) / 50 : d->n_samples;
     if (chunk == 0)
         chunk = 1;
     int status = HNN_EXIT_OK;

@@ -34,6 +34,8 @@ static const char *const op_names[HNN_COST__COUNT] = {
     [HNN_COST_ENCRYPT] = "encrypt",
     [HNN_COST_DECRYPT] = "decrypt",
     [HNN_COST_DECODE] = "decode",
+    [HNN_COST_LINEAR] = "linear",
+    [HNN_COST_LINEAR_TERM] = "linear_term",
 };
 
 /* The enum members' names, for the generated C table. */
@@ -51,6 +53,8 @@ static const char *const op_enums[HNN_COST__COUNT] = {
     [HNN_COST_ENCRYPT] = "HNN_COST_ENCRYPT",
     [HNN_COST_DECRYPT] = "HNN_COST_DECRYPT",
     [HNN_COST_DECODE] = "HNN_COST_DECODE",
+    [HNN_COST_LINEAR] = "HNN_COST_LINEAR",
+    [HNN_COST_LINEAR_TERM] = "HNN_COST_LINEAR_TERM",
 };
 
 /* What each term counts, for the JSON and C outputs (unused terms NULL). */
@@ -63,6 +67,8 @@ static const char *const term_names[HNN_COST__COUNT][HNN_COST_MAX_TERMS] = {
     [HNN_COST_RESCALE] = {"l*NlogN", "l*N"},
     [HNN_COST_ENCODE] = {"NlogN", "l*NlogN"},
     [HNN_COST_DECODE] = {"NlogN", "l*NlogN", "l(l+1)/2*N"},
+    [HNN_COST_LINEAR] = {"l*N", "l*N*log2(l*N)"},
+    [HNN_COST_LINEAR_TERM] = {"l*N", "l*N*log2(l*N)"},
     [HNN_COST_ENCRYPT] = {"N", "l*NlogN", "l*N"},
     [HNN_COST_RELIN] = {"(beta+2)(l+k)*NlogN", "conv*N", "2beta(l+k)*N"},
     [HNN_COST_ROTATE] = {"(beta+2)(l+k)*NlogN", "conv*N", "2beta(l+k)*N"},
@@ -126,6 +132,8 @@ hnn_cost_terms(hnn_cost_op op, unsigned log_n, unsigned limbs, unsigned special,
     case HNN_COST_MUL_CONST:
     case HNN_COST_MUL_CT:
     case HNN_COST_DECRYPT:
+    case HNN_COST_LINEAR:
+    case HNN_COST_LINEAR_TERM:
         /* One pass over the limbs; the cost per coefficient grows as the
          * operands outgrow the caches (2 MiB L2 holds a 2^13 ciphertext of
          * 16 limbs, not one of 2^15), which log2(l N) follows. */
@@ -325,6 +333,7 @@ typedef enum cost_line_kind {
     LINE_ROTATE,    /* rotate and conjugate: ROTATE, and HOIST + ROTATE_HOISTED */
     LINE_HOISTED,   /* HOIST / steps + ROTATE_HOISTED */
     LINE_MUL_RELIN, /* MUL_CT + RELIN: checked, not fitted */
+    LINE_LINEAR,    /* outputs * LINEAR (add's constants) + terms * LINEAR_TERM */
 } cost_line_kind;
 
 static const struct {
@@ -345,6 +354,7 @@ static const struct {
     {"conjugate", LINE_ROTATE, HNN_COST_ROTATE},
     {"rotate_hoisted", LINE_HOISTED, HNN_COST_ROTATE_HOISTED},
     {"mul_relin", LINE_MUL_RELIN, HNN_COST_MUL_CT},
+    {"linear", LINE_LINEAR, HNN_COST_LINEAR_TERM},
 };
 #define N_BENCH_OPS (sizeof bench_ops / sizeof bench_ops[0])
 
@@ -437,10 +447,16 @@ read_line(const char *line, size_t lineno, int threads, hnn_cost_point *p, int *
         fail(err, err_len, "line %zu: bad field \"dnum\" (1..%u)", lineno, l1);
         goto out;
     }
+    long terms = int_field(o, "terms", 1, 1L << 40), outputs = int_field(o, "outputs", 1, 1L << 40);
     rc = 0;
     *bench_op = bench_op_index(json_string_value(op));
     if (*bench_op < 0 || v[3] != threads)
         goto out;
+    if (bench_ops[*bench_op].kind == LINE_LINEAR && (terms < 0 || outputs < 0)) {
+        fail(err, err_len, "line %zu: a linear line needs the integer fields \"terms\" and \"outputs\"", lineno);
+        rc = -1;
+        goto out;
+    }
     memset(p, 0, sizeof *p);
     snprintf(p->op, sizeof p->op, "%s", json_string_value(op));
     p->log_n = (unsigned)v[0];
@@ -449,6 +465,10 @@ read_line(const char *line, size_t lineno, int threads, hnn_cost_point *p, int *
     /* Without the field, the runtime's default digits: ceil((L+1)/k). */
     p->dnum = dnum > 0 ? (unsigned)dnum : (l1 + k - 1) / k;
     p->median_ns = json_number_value(med);
+    if (bench_ops[*bench_op].kind == LINE_LINEAR) {
+        p->terms = (unsigned)terms;
+        p->outputs = (unsigned)outputs;
+    }
     rc = 1;
 out:
     json_decref(o);
@@ -484,13 +504,19 @@ point_model(const hnn_cost_table *t, const hnn_cost_point *p, int bench_op)
     case LINE_MUL_RELIN:
         return hnn_cost_ks_ns(t, HNN_COST_MUL_CT, p->log_n, l1, p->special, a) +
                hnn_cost_ks_ns(t, HNN_COST_RELIN, p->log_n, l1, p->special, a);
+    case LINE_LINEAR:
+        return p->outputs * hnn_cost_ks_ns(t, HNN_COST_LINEAR, p->log_n, l1, p->special, a) +
+               p->terms * hnn_cost_ks_ns(t, HNN_COST_LINEAR_TERM, p->log_n, l1, p->special, a);
     }
     return 0;
 }
 
-/* Observations of cost op `op` (of the HOIST + ROTATE_HOISTED pair when op is HOIST). */
+/* Observations of cost op `op` (of the HOIST + ROTATE_HOISTED pair when op
+ * is HOIST); `entries` holds the ops fitted so far (LINEAR_TERM's lines
+ * less their outputs' LINEAR cost). */
 static size_t
-collect(const hnn_cost_point *pts, const int *which, size_t n, hnn_cost_op op, cost_obs *obs, unsigned *nu)
+collect(const hnn_cost_point *pts, const int *which, size_t n, hnn_cost_op op, const hnn_cost_entry *entries,
+        cost_obs *obs, unsigned *nu)
 {
     size_t m = 0;
     double w[HNN_COST_MAX_TERMS], h[HNN_COST_MAX_TERMS];
@@ -511,6 +537,18 @@ collect(const hnn_cost_point *pts, const int *which, size_t n, hnn_cost_op op, c
                 o->x[t] = h[t] * share;
                 o->x[HNN_COST_MAX_TERMS + t] = w[t];
             }
+        } else if (kind == LINE_LINEAR) {
+            if (op != HNN_COST_LINEAR_TERM)
+                continue;
+            double out_w[HNN_COST_MAX_TERMS], per_output = 0;
+            point_terms(&pts[i], HNN_COST_LINEAR, out_w);
+            for (unsigned t = 0; t < HNN_COST_MAX_TERMS; t++)
+                per_output += entries[HNN_COST_LINEAR].c_ns[t] * out_w[t];
+            o->y = (pts[i].median_ns - pts[i].outputs * per_output) / pts[i].terms;
+            if (!(o->y > 0))
+                continue;
+            point_terms(&pts[i], op, w);
+            memcpy(o->x, w, sizeof w);
         } else {
             if (kind == LINE_HOISTED || kind == LINE_MUL_RELIN || bench_ops[which[i]].op != op)
                 continue;
@@ -569,10 +607,10 @@ fit_all(const hnn_cost_point *pts, const int *which, size_t n, hnn_cost_entry *e
         entries[op].max_ratio = 0;
     }
     for (unsigned op = 0; op < HNN_COST__COUNT; op++) {
-        if (op == HNN_COST_MUL_CONST || op == HNN_COST_ROTATE_HOISTED)
-            continue; /* copied from mul_pt; fitted with HOIST */
+        if (op == HNN_COST_MUL_CONST || op == HNN_COST_ROTATE_HOISTED || op == HNN_COST_LINEAR)
+            continue; /* copied from mul_pt; fitted with HOIST; copied from add */
         unsigned nu;
-        size_t m = collect(pts, which, n, (hnn_cost_op)op, obs, &nu);
+        size_t m = collect(pts, which, n, (hnn_cost_op)op, entries, obs, &nu);
         if (m == 0)
             continue;
         double c[COST_MAX_UNKNOWNS];
@@ -589,6 +627,10 @@ fit_all(const hnn_cost_point *pts, const int *which, size_t n, hnn_cost_entry *e
         entries[op].n_points = (unsigned)m;
         if (op == HNN_COST_HOIST)
             entries[HNN_COST_ROTATE_HOISTED].n_points = (unsigned)m;
+        if (op == HNN_COST_ADD) { /* before LINEAR_TERM, whose lines need it */
+            memcpy(entries[HNN_COST_LINEAR].c_ns, entries[op].c_ns, sizeof entries[0].c_ns);
+            entries[HNN_COST_LINEAR].n_points = (unsigned)m;
+        }
     }
     if (entries[HNN_COST_MUL_PT].n_points) {
         memcpy(entries[HNN_COST_MUL_CONST].c_ns, entries[HNN_COST_MUL_PT].c_ns, sizeof entries[0].c_ns);
@@ -618,11 +660,15 @@ score(hnn_cost_table *t, hnn_cost_entry *entries, hnn_cost_point *pts, const int
             break;
         case LINE_MUL_RELIN:
             continue;
+        case LINE_LINEAR:
+            break;
         }
         if (r > entries[op].max_ratio)
             entries[op].max_ratio = r;
         if (op == HNN_COST_MUL_PT && r > entries[HNN_COST_MUL_CONST].max_ratio)
             entries[HNN_COST_MUL_CONST].max_ratio = r;
+        if (op == HNN_COST_ADD && r > entries[HNN_COST_LINEAR].max_ratio)
+            entries[HNN_COST_LINEAR].max_ratio = r;
     }
 }
 
@@ -736,12 +782,13 @@ hnn_cost_write_c(FILE *out, const hnn_cost_table *t)
         fprintf(out, "    {%s, {%.17g, %.17g, %.17g}, %u, %.17g},\n", op_enums[op], e->c_ns[0], e->c_ns[1],
                 e->c_ns[2], e->n_points, e->max_ratio);
     }
-    fprintf(out, "};\n\n/* The calibration lines: op, logN, levels, special, dnum, median, model. */\n");
+    fprintf(out, "};\n\n/* The calibration lines: op, logN, levels, special, dnum, median, model, terms,\n"
+                 " * outputs. */\n");
     fprintf(out, "static const hnn_cost_point default_points[%zu] = {\n", t->n_points ? t->n_points : 1);
     for (size_t i = 0; i < t->n_points; i++) {
         const hnn_cost_point *p = &t->points[i];
-        fprintf(out, "    {\"%s\", %u, %u, %u, %u, %.17g, %.17g},\n", p->op, p->log_n, p->levels, p->special,
-                p->dnum, p->median_ns, p->model_ns);
+        fprintf(out, "    {\"%s\", %u, %u, %u, %u, %.17g, %.17g, %u, %u},\n", p->op, p->log_n, p->levels,
+                p->special, p->dnum, p->median_ns, p->model_ns, p->terms, p->outputs);
     }
     fprintf(out,
             "};\n\n"
@@ -784,10 +831,14 @@ hnn_cost_write_json(FILE *out, const hnn_cost_table *t)
     }
     for (size_t i = 0; i < t->n_points; i++) {
         const hnn_cost_point *p = &t->points[i];
-        json_array_append_new(pts, json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "op", p->op, "logN",
-                                             (json_int_t)p->log_n, "levels", (json_int_t)p->levels, "special",
-                                             (json_int_t)p->special, "dnum", (json_int_t)p->dnum, "median_ns",
-                                             p->median_ns, "model_ns", p->model_ns));
+        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I, s:f, s:f}", "op", p->op, "logN", (json_int_t)p->log_n,
+                              "levels", (json_int_t)p->levels, "special", (json_int_t)p->special, "dnum",
+                              (json_int_t)p->dnum, "median_ns", p->median_ns, "model_ns", p->model_ns);
+        if (p->terms) {
+            json_object_set_new(o, "terms", json_integer(p->terms));
+            json_object_set_new(o, "outputs", json_integer(p->outputs));
+        }
+        json_array_append_new(pts, o);
     }
     json_object_set_new(root, "ops", ops);
     json_object_set_new(root, "points", pts);

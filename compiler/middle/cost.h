@@ -45,6 +45,9 @@ typedef enum hnn_cost_op {
     HNN_COST_ENCRYPT,
     HNN_COST_DECRYPT,
     HNN_COST_DECODE,
+    HNN_COST_LINEAR,         /* per output of a linear combination: its reduction
+                                and store; no bench line: add's cost */
+    HNN_COST_LINEAR_TERM,    /* per term of a linear combination (bench "linear") */
     HNN_COST__COUNT
 } hnn_cost_op;
 
@@ -75,6 +78,7 @@ typedef struct hnn_cost_point {
     unsigned log_n, levels, special, dnum;
     double median_ns;
     double model_ns;
+    unsigned terms, outputs; /* "linear": the combination's terms and outputs; 0 otherwise */
 } hnn_cost_point;
 
 typedef struct hnn_cost_table {

@@ -67,6 +67,22 @@ hnn_hir_emit(hnn_hir *h, hnn_hir_op op, uint32_t a, uint32_t b, uint32_t tir)
 }
 
 uint32_t
+hnn_hir_emit_linear(hnn_hir *h, const uint32_t *args, const double *coeffs, uint32_t n, uint32_t tir)
+{
+    uint32_t id = hnn_hir_emit(h, HNN_HIR_LINEAR, args[0], HNN_HIR_NONE, tir);
+    hnn_hir_node *x = hnn_hir_at(h, id);
+    uint32_t *a = hnn_arena_array(h->arena, n, sizeof *a);
+    double *c = hnn_arena_array(h->arena, n, sizeof *c);
+    memcpy(a, args, n * sizeof *a);
+    memcpy(c, coeffs, n * sizeof *c);
+    x->n_args = n;
+    x->args = a;
+    x->coeffs = c;
+    x->rescales = 1;
+    return id;
+}
+
+uint32_t
 hnn_hir_add_pt(hnn_hir *h, const double *values, uint32_t len)
 {
     if (h->n_pts == h->cap_pts) {
@@ -96,9 +112,15 @@ hnn_hir_derive(const hnn_hir *old, hnn_arena *arena)
 }
 
 uint32_t
-hnn_hir_copy_node(hnn_hir *h, const hnn_hir_node *n, uint32_t a, uint32_t b)
+hnn_hir_copy_node(hnn_hir *h, const hnn_hir_node *n, const uint32_t *args)
 {
-    uint32_t id = hnn_hir_emit(h, n->op, a, b, n->tir);
+    uint32_t id;
+    if (n->op == HNN_HIR_LINEAR) {
+        id = hnn_hir_emit_linear(h, args, n->coeffs, n->n_args, n->tir);
+    } else {
+        unsigned k = hnn_hir_op_operands(n->op);
+        id = hnn_hir_emit(h, n->op, k >= 1 ? args[0] : HNN_HIR_NONE, k >= 2 ? args[1] : HNN_HIR_NONE, n->tir);
+    }
     hnn_hir_node *m = hnn_hir_at(h, id);
     m->size = n->size;
     m->step = n->step;
@@ -107,7 +129,30 @@ hnn_hir_copy_node(hnn_hir *h, const hnn_hir_node *n, uint32_t a, uint32_t b)
     m->has_bound = n->has_bound;
     m->bound_lo = n->bound_lo;
     m->bound_hi = n->bound_hi;
+    m->rescales = n->rescales;
     return id;
+}
+
+uint32_t
+hnn_hir_copy_mapped(hnn_hir *h, const hnn_hir_node *n, const uint32_t *map)
+{
+    uint32_t two[2], *args = two;
+    const unsigned k = hnn_hir_arity(n);
+    if (k > 2)
+        args = hnn_arena_array(h->arena, k, sizeof *args);
+    for (unsigned i = 0; i < k; i++)
+        args[i] = map[hnn_hir_arg(n, i)];
+    return hnn_hir_copy_node(h, n, args);
+}
+
+uint32_t
+hnn_hir_max_arity(const hnn_hir *h)
+{
+    uint32_t m = 2;
+    for (uint32_t i = 0; i < h->n_nodes; i++)
+        if (hnn_hir_arity(&h->nodes[i]) > m)
+            m = hnn_hir_arity(&h->nodes[i]);
+    return m;
 }
 
 static uint32_t *
@@ -161,6 +206,84 @@ hnn_hir_count(const hnn_hir *h, uint64_t counts[HNN_HIR__COUNT])
         counts[h->nodes[i].op]++;
 }
 
+static const int op_cost_class[] = {
+#define HNN_HIR_OP(e, name, nops, lvl, key, cost) cost,
+#include "middle/hir_ops.def"
+#undef HNN_HIR_OP
+};
+
+unsigned
+hnn_hir_node_work(const hnn_hir_node *n, hnn_cost_op cls[2], double count[2])
+{
+    int c = (unsigned)n->op < HNN_HIR__COUNT ? op_cost_class[n->op] : -1;
+    if (c < 0)
+        return 0;
+    /* Key switching and products read 2-part operands whatever they give;
+     * the element-wise ops pass over every part. */
+    bool per_part = c == HNN_COST_ADD || c == HNN_COST_MUL_CONST || c == HNN_COST_MUL_PT ||
+                    c == HNN_COST_RESCALE || c == HNN_COST_LINEAR;
+    double parts = per_part && n->size == 3 ? 1.5 : 1.0;
+    cls[0] = (hnn_cost_op)c;
+    count[0] = parts;
+    if (n->op != HNN_HIR_LINEAR)
+        return 1;
+    cls[1] = HNN_COST_LINEAR_TERM;
+    count[1] = parts * n->n_args;
+    return 2;
+}
+
+uint32_t
+hnn_hir_linear_group_end(const hnn_hir *h, uint32_t first)
+{
+    const hnn_hir_node *f = &h->nodes[first];
+    uint32_t end = first + 1;
+    for (; end < h->n_nodes; end++) {
+        const hnn_hir_node *n = &h->nodes[end];
+        if (n->op != HNN_HIR_LINEAR || n->tir != f->tir || n->level != f->level || n->size != f->size ||
+            n->c_scale != f->c_scale)
+            break;
+        bool earlier = true;
+        for (uint32_t k = 0; k < n->n_args && earlier; k++)
+            earlier = n->args[k] < first;
+        if (!earlier)
+            break;
+    }
+    return end;
+}
+
+void
+hnn_hir_linear_group_build(const hnn_hir *h, uint32_t first, hnn_arena *arena, uint32_t *mark,
+                           hnn_hir_linear_group *g)
+{
+    g->first = first;
+    g->end = hnn_hir_linear_group_end(h, first);
+    size_t terms = 0;
+    for (uint32_t i = first; i < g->end; i++)
+        terms += h->nodes[i].n_args;
+    g->row_start = hnn_arena_array(arena, g->end - first + 1, sizeof *g->row_start);
+    g->col = hnn_arena_array(arena, terms, sizeof *g->col);
+    g->coeff = hnn_arena_array(arena, terms, sizeof *g->coeff);
+    g->in = hnn_arena_array(arena, terms, sizeof *g->in);
+    g->n_in = 0;
+    size_t t = 0;
+    for (uint32_t i = first; i < g->end; i++) {
+        const hnn_hir_node *n = &h->nodes[i];
+        g->row_start[i - first] = t;
+        for (uint32_t k = 0; k < n->n_args; k++, t++) {
+            uint32_t x = n->args[k];
+            if (mark[x] == HNN_HIR_NONE) {
+                mark[x] = g->n_in;
+                g->in[g->n_in++] = x;
+            }
+            g->col[t] = mark[x];
+            g->coeff[t] = n->coeffs[k];
+        }
+    }
+    g->row_start[g->end - first] = t;
+    for (uint32_t k = 0; k < g->n_in; k++)
+        mark[g->in[k]] = HNN_HIR_NONE;
+}
+
 static bool fail(char *why, size_t len, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 static bool
@@ -186,18 +309,25 @@ hnn_hir_verify(const hnn_hir *h, const uint64_t *primes, char *why, size_t why_l
         const hnn_hir_node *n = &h->nodes[i];
         if ((unsigned)n->op >= HNN_HIR__COUNT)
             return fail(why, why_len, "%%%u: unknown op", i);
-        unsigned nops = hnn_hir_op_operands(n->op);
-        const hnn_hir_node *a = nops >= 1 ? (n->a < i ? &h->nodes[n->a] : NULL) : NULL;
-        const hnn_hir_node *b = nops >= 2 ? (n->b < i ? &h->nodes[n->b] : NULL) : NULL;
-        if ((nops >= 1 && !a) || (nops >= 2 && !b))
-            return fail(why, why_len, "%%%u: operand is not an earlier node", i);
-        /* 3-part values (products) feed a relinearisation, or a sum of
-         * products that is itself 3-part (lazy relinearisation). */
+        unsigned nops = hnn_hir_arity(n);
+        if (n->op == HNN_HIR_LINEAR && (nops == 0 || n->a != n->args[0]))
+            return fail(why, why_len, "%%%u: linear without operands, or a is not its first", i);
+        for (unsigned k = 0; k < nops; k++)
+            if (hnn_hir_arg(n, k) >= i)
+                return fail(why, why_len, "%%%u: operand is not an earlier node", i);
+        const hnn_hir_node *a = nops >= 1 ? &h->nodes[hnn_hir_arg(n, 0)] : NULL;
+        const hnn_hir_node *b = nops >= 2 && n->op != HNN_HIR_LINEAR ? &h->nodes[n->b] : NULL;
+        /* 3-part values (products) feed a relinearisation, or ops that keep
+         * the part count: sums, linear combinations, rescales (lazy
+         * relinearisation). */
         bool sum = n->op == HNN_HIR_ADD || n->op == HNN_HIR_SUB;
-        if (n->op != HNN_HIR_RELIN && !sum && a && a->size != 2)
+        bool keeps = sum || n->op == HNN_HIR_LINEAR || n->op == HNN_HIR_RESCALE;
+        if (n->op != HNN_HIR_RELIN && !keeps && a && a->size != 2)
             return fail(why, why_len, "%%%u: takes a 3-part ciphertext that was not relinearised", i);
         if (sum && ((a->size == 3 || b->size == 3) != (n->size == 3)))
             return fail(why, why_len, "%%%u: a sum's part count does not match its operands'", i);
+        if ((n->op == HNN_HIR_LINEAR || n->op == HNN_HIR_RESCALE) && n->size != a->size)
+            return fail(why, why_len, "%%%u: the part count changed by an op that keeps it", i);
         switch (n->op) {
         case HNN_HIR_ADD:
         case HNN_HIR_SUB:
@@ -226,6 +356,25 @@ hnn_hir_verify(const hnn_hir *h, const uint64_t *primes, char *why, size_t why_l
             if (n->level > a->level || !same_scale(n->scale, a->scale))
                 return fail(why, why_len, "%%%u: drop_level raises the level or changes the scale", i);
             break;
+        case HNN_HIR_LINEAR:
+            for (unsigned k = 1; k < nops; k++) {
+                const hnn_hir_node *x = &h->nodes[n->args[k]];
+                if (x->level != a->level || !same_scale(x->scale, a->scale) || x->size != a->size)
+                    return fail(why, why_len, "%%%u: operands %%%u and %%%u differ in level, scale or parts", i,
+                                n->args[0], n->args[k]);
+            }
+            for (unsigned k = 0; k < nops; k++)
+                if (!isfinite(n->coeffs[k]))
+                    return fail(why, why_len, "%%%u: constant %u is not finite", i, k);
+            if (n->rescales < 1 || n->rescales > 2 || n->rescales > a->level)
+                return fail(why, why_len, "%%%u: linear followed by %u rescales at level %u", i, n->rescales,
+                            a->level);
+            break;
+        default:
+            break;
+        }
+        switch (n->op) {
+        case HNN_HIR_LINEAR: /* the scale of the first operand's term */
         case HNN_HIR_MUL_CONST:
         case HNN_HIR_MUL_PT:
             if (!(n->c_scale > 0) || !same_scale(n->scale, a->scale * n->c_scale))
@@ -270,6 +419,11 @@ hnn_hir_print(FILE *out, const hnn_hir *h)
         default:
             break;
         }
+        if (n->op == HNN_HIR_LINEAR) {
+            fprintf(out, "%%%u = linear", i);
+            for (uint32_t k = 0; k < n->n_args; k++)
+                fprintf(out, "%s %.9g %%%u", k ? " +" : "", n->coeffs[k], n->args[k]);
+        }
         char extra[96] = "";
         if (n->op == HNN_HIR_INPUT)
             snprintf(extra, sizeof extra, " #%u", n->pt);
@@ -277,12 +431,17 @@ hnn_hir_print(FILE *out, const hnn_hir *h)
             snprintf(extra, sizeof extra, ", %.9g", n->c);
         else if (n->op == HNN_HIR_MUL_CONST)
             snprintf(extra, sizeof extra, ", %.9g @2^%.4f", n->c, log2(n->c_scale));
+        else if (n->op == HNN_HIR_LINEAR)
+            snprintf(extra, sizeof extra, " @2^%.4f%s", log2(n->c_scale), n->rescales == 2 ? " (2 rescales)" : "");
         else if (n->op == HNN_HIR_MUL_PT || n->op == HNN_HIR_ADD_PT)
             snprintf(extra, sizeof extra, ", pt%u @2^%.4f", n->pt, log2(n->c_scale));
         else if (n->op == HNN_HIR_ROTATE)
             snprintf(extra, sizeof extra, ", %d", n->step);
-        fprintf(out, "%%%u = %s %s%s  L%u 2^%.4f\n", i, hnn_hir_op_name(n->op), args, extra, n->level,
-                log2(n->scale));
+        if (n->op == HNN_HIR_LINEAR)
+            fprintf(out, "%s  L%u 2^%.4f\n", extra, n->level, log2(n->scale));
+        else
+            fprintf(out, "%%%u = %s %s%s  L%u 2^%.4f\n", i, hnn_hir_op_name(n->op), args, extra, n->level,
+                    log2(n->scale));
     }
     for (uint32_t k = 0; k < h->n_outputs; k++)
         fprintf(out, "output %u = %%%u\n", k, h->outputs[k]);

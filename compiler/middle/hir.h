@@ -11,8 +11,13 @@
  *   - operands are earlier nodes; arities follow hir_ops.def.
  *   - ADD, SUB, MUL_CT: both operands at the same level; ADD/SUB operands at
  *     the same scale (relative difference below 2^-40).
- *   - MUL_CT's result has 3 parts and is consumed only by RELIN; every other
- *     op takes and gives 2 parts.
+ *   - MUL_CT's result has 3 parts; a 3-part value is read only by RELIN and
+ *     by the ops that keep the part count (ADD, SUB, LINEAR, RESCALE: lazy
+ *     relinearisation); every other op takes and gives 2 parts.
+ *   - LINEAR: at least one operand, all at the node's level with one scale
+ *     and one part count (the node's); its constants are encoded at
+ *     `c_scale` and the result's scale is the operands' times c_scale;
+ *     `rescales` is 1 or 2.
  *   - RESCALE: operand level >= 1; level drops by one; scale divided by the
  *     dropped prime. DROP_LEVEL: to a lower level, scale unchanged.
  *   - MUL_CONST/MUL_PT: the constant or plaintext is encoded at `c_scale` at
@@ -47,6 +52,15 @@ typedef struct hnn_hir_node {
     int32_t step;      /* ROTATE */
     uint32_t pt;       /* ADD_PT/MUL_PT: plaintext index; INPUT: input index */
     double c;          /* ADD_CONST/MUL_CONST: the constant */
+    /* LINEAR: sum_k coeffs[k] * args[k], k < n_args (a = args[0]); the arrays
+     * live in the arena. `rescales`: how many RESCALEs follow before the
+     * value is back on its level's canonical scale — 1, or 2 when it
+     * combines products that were not rescaled (lazy relinearisation) — so
+     * the scales pass encodes the constants for that many. */
+    uint8_t rescales;
+    uint32_t n_args;
+    const uint32_t *args;
+    const double *coeffs;
     double c_scale;    /* MUL_CONST/MUL_PT: scale the constant is encoded at */
     uint32_t level;    /* after the op */
     double scale;      /* after the op */
@@ -97,11 +111,29 @@ typedef struct hnn_hir {
 } hnn_hir;
 
 const char *hnn_hir_op_name(hnn_hir_op op);
+/* The op's arity in hir_ops.def (1 for LINEAR: see hnn_hir_arity). */
 unsigned hnn_hir_op_operands(hnn_hir_op op);
+
+/* The operands of node n, whatever its op: hnn_hir_arity(n) of them, the
+ * k-th hnn_hir_arg(n, k). */
+static inline unsigned
+hnn_hir_arity(const hnn_hir_node *n)
+{
+    return n->op == HNN_HIR_LINEAR ? n->n_args : hnn_hir_op_operands(n->op);
+}
+
+static inline uint32_t
+hnn_hir_arg(const hnn_hir_node *n, unsigned k)
+{
+    return n->op == HNN_HIR_LINEAR ? n->args[k] : k == 0 ? n->a : n->b;
+}
 
 hnn_hir *hnn_hir_new(hnn_arena *arena, hnn_hir_packing packing);
 /* Appends a node and returns its id. */
 uint32_t hnn_hir_emit(hnn_hir *h, hnn_hir_op op, uint32_t a, uint32_t b, uint32_t tir);
+/* Appends LINEAR sum_k coeffs[k] * args[k], k < n (n >= 1); both arrays
+ * are copied into the arena. */
+uint32_t hnn_hir_emit_linear(hnn_hir *h, const uint32_t *args, const double *coeffs, uint32_t n, uint32_t tir);
 static inline hnn_hir_node *
 hnn_hir_at(hnn_hir *h, uint32_t id)
 {
@@ -111,13 +143,18 @@ uint32_t hnn_hir_add_pt(hnn_hir *h, const double *values, uint32_t len);
 
 /* Rewriting passes build a new IR from an old one: _derive starts it (same
  * packing, period and plaintexts, no nodes); _copy_node appends a copy of n
- * with operands a and b (its size, step, plaintext and constant kept);
- * _map_io sets the new inputs and outputs through map (old id -> new id). */
+ * whose operands are args[0 .. hnn_hir_arity(n)) (its size, step,
+ * plaintext and constants kept; args is copied); _map_io sets the new inputs
+ * and outputs through map (old id -> new id). */
 hnn_hir *hnn_hir_derive(const hnn_hir *old, hnn_arena *arena);
-uint32_t hnn_hir_copy_node(hnn_hir *h, const hnn_hir_node *n, uint32_t a, uint32_t b);
+uint32_t hnn_hir_copy_node(hnn_hir *h, const hnn_hir_node *n, const uint32_t *args);
+/* The copy of n with every operand x read as map[x]. */
+uint32_t hnn_hir_copy_mapped(hnn_hir *h, const hnn_hir_node *n, const uint32_t *map);
+/* The largest arity in h (a size for operand buffers; at least 2). */
+uint32_t hnn_hir_max_arity(const hnn_hir *h);
 void hnn_hir_map_io(hnn_hir *h, const hnn_hir *old, const uint32_t *map);
 
-/* Counts of each op, and of each op per level (counts[op * (levels + 1) + level]). */
+/* Counts of each op. */
 void hnn_hir_count(const hnn_hir *h, uint64_t counts[HNN_HIR__COUNT]);
 
 /* The number of distinct ids among ids[0..n). */
@@ -128,6 +165,48 @@ uint32_t hnn_hir_input_ciphertexts(const hnn_hir *h);
 /* The widest period of the circuit's values: in_period with a client layout
  * spread wider than the period, else the period (0 in batch packing). */
 uint32_t hnn_hir_slots_used(const hnn_hir *h);
+
+/*
+ * The cost-model work of node n: (class, count) pairs into cls and count,
+ * returning how many (0 for bookkeeping ops, 2 for LINEAR: one
+ * HNN_COST_LINEAR for its outputs' reduction, one HNN_COST_LINEAR_TERM per
+ * term). Element-wise work on a 3-part ciphertext counts 3/2 times. The
+ * limbs the work runs on are those of hnn_hir_cost_level.
+ */
+unsigned hnn_hir_node_work(const hnn_hir_node *n, hnn_cost_op cls[2], double count[2]);
+/* The level of the operand an op works on: the node's, or one above for a rescale. */
+static inline uint32_t
+hnn_hir_cost_level(const hnn_hir_node *n)
+{
+    return n->level + (n->op == HNN_HIR_RESCALE);
+}
+
+/*
+ * Consecutive LINEAR nodes that back ends run as one hnnrt_eval_linear
+ * call: the end (exclusive) of the group starting at LINEAR node `first` —
+ * the following LINEAR nodes of the same tensor-IR node, level, part count
+ * and constant scale whose operands all precede `first`.
+ */
+uint32_t hnn_hir_linear_group_end(const hnn_hir *h, uint32_t first);
+
+/* A group as the runtime takes it: the rows [first, end) over the group's
+ * distinct operands in[0 .. n_in), in order of first use; row r's terms
+ * are row_start[r] .. row_start[r + 1] - 1, reading in[col[t]] with
+ * constant coeff[t] (the nodes' own constants, in order). */
+typedef struct hnn_hir_linear_group {
+    uint32_t first, end;
+    uint32_t n_in;
+    uint32_t *in;
+    size_t *row_start;
+    uint32_t *col;
+    double *coeff;
+} hnn_hir_linear_group;
+
+/* The group from LINEAR node `first` to hnn_hir_linear_group_end, its
+ * arrays in arena. mark: h->n_nodes entries of scratch, all HNN_HIR_NONE,
+ * left so. */
+void hnn_hir_linear_group_build(const hnn_hir *h, uint32_t first, hnn_arena *arena, uint32_t *mark,
+                                hnn_hir_linear_group *g);
 
 bool hnn_hir_verify(const hnn_hir *h, const uint64_t *primes, char *why, size_t why_len);
 /* One line per node: "%12 = rescale %11            L3  2^40.0000" */

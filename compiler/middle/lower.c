@@ -3,11 +3,18 @@
  * every tensor is one ciphertext whose slot s holds sample s, so linear maps
  * are multiply-accumulates by scalars and nothing rotates.
  *
+ * An affine map is one LINEAR node per output element (the sum of its
+ * terms, each input times its weight), then a RESCALE and the bias: the
+ * back ends run a layer's LINEAR nodes as one fused runtime call
+ * (hnnrt_eval_linear), so they are emitted together, before the layer's
+ * rescales.
+ *
  * Levels are not assigned here: each product is followed by its RESCALE (a
  * multiply-accumulate rescales once, after the sum — a lazy rescale), and
  * the levels pass aligns operands afterwards.
  */
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "front/bug.h"
@@ -46,6 +53,56 @@ add_const(lower_state *s, uint32_t a, double c, uint32_t tir)
     return id;
 }
 
+typedef struct row_key {
+    uint64_t hash;
+    uint32_t first, row; /* first: the first row of its hash */
+} row_key;
+
+static int
+by_hash(const void *a, const void *b)
+{
+    const row_key *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+static int
+by_first(const void *a, const void *b)
+{
+    const row_key *x = a, *y = b;
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
+    return (x->row > y->row) - (x->row < y->row);
+}
+
+/*
+ * The rows of w in the order their LINEAR nodes are emitted: rows with the
+ * same columns next to each other (a convolution's output channels at one
+ * position), each group where its first row was. hnnrt_eval_linear loads
+ * an input once for consecutive rows that share their columns.
+ */
+static uint32_t *
+row_order(const hnn_sparse *w, hnn_arena *arena)
+{
+    row_key *keys = hnn_arena_array(arena, w->rows ? w->rows : 1, sizeof *keys);
+    for (uint32_t j = 0; j < w->rows; j++) {
+        uint64_t h = 0xcbf29ce484222325ull; /* FNV-1a of the columns */
+        for (size_t k = w->row_start[j]; k < w->row_start[j + 1]; k++)
+            h = (h ^ w->col[k]) * 0x100000001b3ull;
+        keys[j] = (row_key){h, j, j};
+    }
+    qsort(keys, w->rows, sizeof *keys, by_hash);
+    for (uint32_t i = 1; i < w->rows; i++)
+        if (keys[i].hash == keys[i - 1].hash)
+            keys[i].first = keys[i - 1].first;
+    qsort(keys, w->rows, sizeof *keys, by_first);
+    uint32_t *order = hnn_arena_array(arena, w->rows ? w->rows : 1, sizeof *order);
+    for (uint32_t i = 0; i < w->rows; i++)
+        order[i] = keys[i].row;
+    return order;
+}
+
 static void
 lower_affine(lower_state *s, const hnn_tir_node *n)
 {
@@ -59,20 +116,34 @@ lower_affine(lower_state *s, const hnn_tir_node *n)
         s->folded[n->id] = true;
     }
     uint32_t *out = hnn_arena_array(s->arena, n->size, sizeof *out);
-    for (uint32_t j = 0; j < n->size; j++) {
-        uint32_t acc = HNN_HIR_NONE;
+    size_t widest = 1;
+    for (uint32_t j = 0; j < n->size; j++)
+        if (w->row_start[j + 1] - w->row_start[j] > widest)
+            widest = w->row_start[j + 1] - w->row_start[j];
+    uint32_t *args = hnn_arena_array(s->arena, widest, sizeof *args);
+    double *coeffs = hnn_arena_array(s->arena, widest, sizeof *coeffs);
+    const uint32_t *order = row_order(w, s->arena);
+    for (uint32_t i = 0; i < n->size; i++) {
+        const uint32_t j = order[i];
+        uint32_t terms = 0;
         for (size_t k = w->row_start[j]; k < w->row_start[j + 1]; k++) {
             double c = alpha * w->val[k];
             if (c == 0)
                 continue;
-            uint32_t t = mul_const(s, x[w->col[k]], c, n->id);
-            acc = acc == HNN_HIR_NONE ? t : hnn_hir_emit(s->hir, HNN_HIR_ADD, acc, t, n->id);
+            args[terms] = x[w->col[k]];
+            coeffs[terms++] = c;
         }
-        if (acc == HNN_HIR_NONE) /* an all-zero row: a ciphertext of the bias alone */
-            acc = mul_const(s, x[0], 0.0, n->id);
-        acc = emit1(s, HNN_HIR_RESCALE, acc, n->id);
-        out[j] = add_const(s, acc, alpha * n->u.affine.bias[j] + beta, n->id);
+        if (terms == 0) { /* an all-zero row: a ciphertext of the bias alone */
+            args[0] = x[0];
+            coeffs[0] = 0.0;
+            terms = 1;
+        }
+        out[j] = hnn_hir_emit_linear(s->hir, args, coeffs, terms, n->id);
     }
+    for (uint32_t j = 0; j < n->size; j++)
+        out[j] = emit1(s, HNN_HIR_RESCALE, out[j], n->id);
+    for (uint32_t j = 0; j < n->size; j++)
+        out[j] = add_const(s, out[j], alpha * n->u.affine.bias[j] + beta, n->id);
     s->val[n->id] = out;
 }
 

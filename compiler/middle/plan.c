@@ -136,7 +136,6 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, uint32_t 
     plan->hir = packing == HNN_HIR_PACK_VECTOR ? hnn_plan_lower_vector(plan->tir, fewer_keys, in_slots, arena)
                                                : hnn_plan_lower(plan->tir, packing, arena);
     uint32_t period = hnn_hir_slots_used(plan->hir);
-    hnn_plan_lazy_relin(&plan->hir, arena);
     plan->scale_bits = hints->set[HNN_HINT_SCALE] ? (uint32_t)lround(hints->scale_log2) : 40;
     hnn_param_request req = {
         .scale_bits = plan->scale_bits,
@@ -162,6 +161,11 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, uint32_t 
             return false;
         chosen = true;
     }
+    /* After the refreshes: a REFRESH takes 2-part values, which keeps the
+     * linear rewrite from relinearising across a refreshed boundary. The
+     * rewrite weighs its costs at the ring chosen so far, else at 2^14 (the
+     * choice does not hinge on the ring: key switching dominates at any). */
+    hnn_plan_lazy_relin(&plan->hir, chosen ? plan->params.spec.log_n : req.pin_log_n ? req.pin_log_n : 14, arena);
     if (dump_here(opt, "lower"))
         hnn_hir_print(dump_file(opt), plan->hir);
     plan->depth = hnn_plan_levels(&plan->hir, arena);
@@ -264,25 +268,24 @@ plan_packing(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, const hnn
     return plan_circuit(plan, packing, fewer_keys, in_slots, opt, arena, diag, why, why_len);
 }
 
-static const int op_cost_class[] = {
-#define HNN_HIR_OP(e, name, nops, lvl, key, cost) cost,
-#include "middle/hir_ops.def"
-#undef HNN_HIR_OP
-};
+
+double
+hnn_plan_node_ns(const hnn_plan *plan, const hnn_hir_node *n)
+{
+    hnn_cost_op cls[2];
+    double count[2], ns = 0;
+    for (unsigned k = hnn_hir_node_work(n, cls, count); k-- > 0;)
+        ns += count[k] * hnn_cost_spec_ns(hnn_cost_default(), cls[k], &plan->params.spec, hnn_hir_cost_level(n));
+    return ns;
+}
 
 double
 hnn_plan_estimate_ms(const hnn_plan *plan, uint64_t samples)
 {
-    const hnn_cost_table *t = hnn_cost_default();
-    const hnnrt_params_spec *spec = &plan->params.spec;
     const hnn_hir *h = plan->hir;
     double eval = 0;
-    for (uint32_t i = 0; i < h->n_nodes; i++) {
-        const hnn_hir_node *n = &h->nodes[i];
-        int cls = op_cost_class[n->op];
-        if (cls >= 0) /* an op's cost follows its operand's limbs */
-            eval += hnn_cost_spec_ns(t, (hnn_cost_op)cls, spec, n->level + (n->op == HNN_HIR_RESCALE));
-    }
+    for (uint32_t i = 0; i < h->n_nodes; i++)
+        eval += hnn_plan_node_ns(plan, &h->nodes[i]);
     uint64_t per = h->packing == HNN_HIR_PACK_BATCH ? (plan->slots ? plan->slots : 1) : 1;
     uint64_t evaluations = (samples + per - 1) / per;
     return (double)evaluations * eval / 1e6;

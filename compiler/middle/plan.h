@@ -105,9 +105,10 @@ hnn_hir *hnn_plan_lower(const hnn_tir *tir, hnn_hir_packing packing, hnn_arena *
  * the slots, a power of two, over which the client may lay the input out
  * for the map that reads it (hir->in_layout), when that is cheaper. */
 hnn_hir *hnn_plan_lower_vector(const hnn_tir *tir, bool fewer_keys, uint32_t in_slots, hnn_arena *arena);
-/* Lazy relinearisation: sums of two ciphertext products relinearised once
- * (plan_relin.c); returns the sums rewritten. */
-uint32_t hnn_plan_lazy_relin(hnn_hir **hir, hnn_arena *arena);
+/* Lazy relinearisation (plan_relin.c): sums of two ciphertext products, and
+ * linear combinations of products where the cost model at ring 2^log_n finds
+ * it cheaper, relinearised once; returns the sums and combinations rewritten. */
+uint32_t hnn_plan_lazy_relin(hnn_hir **hir, unsigned log_n, hnn_arena *arena);
 /* Inserts level alignments; returns the depth (levels consumed). */
 uint32_t hnn_plan_levels(hnn_hir **hir, hnn_arena *arena);
 /* Assigns exact scales and constant encoding scales from the primes. */
@@ -131,6 +132,9 @@ double hnn_plan_refresh_bound(const hnn_plan *plan, uint32_t tir_node);
  * compares, for the model's batch hint (without one, for a full batch of
  * the batch packing's slots: the sample count is free, throughput counts). */
 double hnn_plan_estimate_ms(const hnn_plan *plan, uint64_t samples);
+/* Estimated nanoseconds of one node of the plan's circuit (default cost
+ * table, its parameters): what the estimate and the report add up. */
+double hnn_plan_node_ns(const hnn_plan *plan, const hnn_hir_node *n);
 
 /* The pass names, NULL-terminated. */
 extern const char *const hnn_plan_pass_names[];

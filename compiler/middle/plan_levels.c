@@ -1,6 +1,6 @@
 /*
  * levels: the depth of every node (rescales between it and the inputs), with
- * the operands of ADD, SUB and MUL_CT brought to the same depth.
+ * the operands of ADD, SUB, MUL_CT and LINEAR brought to the same depth.
  *
  * Aligning a value from depth d to a deeper D: drop it to depth D - 1 when
  * D - d >= 2, multiply by 1 (the scales pass picks the constant's encoding
@@ -46,27 +46,34 @@ hnn_plan_levels(hnn_hir **hir, hnn_arena *arena)
     const hnn_hir *old = *hir;
     hnn_hir *h = hnn_hir_derive(old, arena);
     uint32_t *map = hnn_arena_array(arena, old->n_nodes ? old->n_nodes : 1, sizeof *map);
-    /* Alignments add at most two nodes per operand: size the cache for that. */
-    size_t cache_len = (size_t)old->n_nodes * 7 + 16;
+    /* Alignments add at most three nodes per operand: size the cache for that. */
+    size_t cache_len = (size_t)old->n_nodes + 16;
+    for (uint32_t i = 0; i < old->n_nodes; i++)
+        cache_len += 3 * (size_t)hnn_hir_arity(&old->nodes[i]);
     aligned *cache = hnn_arena_array(arena, cache_len, sizeof *cache);
     for (size_t i = 0; i < cache_len; i++)
         cache[i].depth = UINT32_MAX;
 
     uint32_t max_depth = 0;
+    uint32_t *args = hnn_arena_array(arena, hnn_hir_max_arity(old), sizeof *args);
     for (uint32_t i = 0; i < old->n_nodes; i++) {
         const hnn_hir_node *n = &old->nodes[i];
-        unsigned nops = hnn_hir_op_operands(n->op);
-        uint32_t a = nops >= 1 ? map[n->a] : HNN_HIR_NONE, b = nops >= 2 ? map[n->b] : HNN_HIR_NONE;
+        unsigned nops = hnn_hir_arity(n);
         uint32_t depth = 0;
-        if (nops == 2) {
-            uint32_t da = hnn_hir_at(h, a)->level, db = hnn_hir_at(h, b)->level;
-            depth = da > db ? da : db;
-            a = align(h, cache, a, depth, n->tir);
-            b = align(h, cache, b, depth, n->tir);
-        } else if (nops == 1 && n->op != HNN_HIR_REFRESH) {
-            depth = hnn_hir_at(h, a)->level + (n->op == HNN_HIR_RESCALE);
-        } /* a REFRESH comes back at the top: depth 0 */
-        uint32_t id = hnn_hir_copy_node(h, n, a, b);
+        for (unsigned k = 0; k < nops; k++) {
+            args[k] = map[hnn_hir_arg(n, k)];
+            if (hnn_hir_at(h, args[k])->level > depth)
+                depth = hnn_hir_at(h, args[k])->level;
+        }
+        if (nops >= 2) { /* ADD, SUB, MUL_CT, LINEAR: every operand at the deepest one's depth */
+            for (unsigned k = 0; k < nops; k++)
+                args[k] = align(h, cache, args[k], depth, n->tir);
+        } else if (n->op == HNN_HIR_REFRESH) {
+            depth = 0; /* a REFRESH comes back at the top */
+        } else {
+            depth += n->op == HNN_HIR_RESCALE;
+        }
+        uint32_t id = hnn_hir_copy_node(h, n, args);
         hnn_hir_at(h, id)->level = depth;
         map[i] = id;
         if (depth > max_depth)

@@ -19,8 +19,8 @@ hnn_plan_insert_refresh(const hnn_hir *old, const bool *after, uint32_t n_tir, h
     bool *boundary = hnn_arena_array(arena, n ? n : 1, sizeof *boundary);
     for (uint32_t i = 0; i < n; i++) {
         const hnn_hir_node *u = &old->nodes[i];
-        for (unsigned k = 0; k < hnn_hir_op_operands(u->op); k++) {
-            uint32_t x = k == 0 ? u->a : u->b;
+        for (unsigned k = 0; k < hnn_hir_arity(u); k++) {
+            uint32_t x = hnn_hir_arg(u, k);
             if (old->nodes[x].tir != u->tir)
                 boundary[x] = true;
         }
@@ -28,16 +28,15 @@ hnn_plan_insert_refresh(const hnn_hir *old, const bool *after, uint32_t n_tir, h
     hnn_hir *h = hnn_hir_derive(old, arena);
     uint32_t *map = hnn_arena_array(arena, n ? n : 1, sizeof *map);
     uint32_t *refreshed = hnn_arena_array(arena, n ? n : 1, sizeof *refreshed);
+    uint32_t *args = hnn_arena_array(arena, hnn_hir_max_arity(old), sizeof *args);
     for (uint32_t i = 0; i < n; i++) {
         const hnn_hir_node *u = &old->nodes[i];
-        uint32_t a = HNN_HIR_NONE, b = HNN_HIR_NONE;
-        unsigned nops = hnn_hir_op_operands(u->op);
         /* Operands from a refreshed layer come through their REFRESH. */
-        if (nops >= 1)
-            a = old->nodes[u->a].tir != u->tir && refreshed[u->a] ? refreshed[u->a] - 1 : map[u->a];
-        if (nops >= 2)
-            b = old->nodes[u->b].tir != u->tir && refreshed[u->b] ? refreshed[u->b] - 1 : map[u->b];
-        uint32_t id = hnn_hir_copy_node(h, u, a, b);
+        for (unsigned k = 0; k < hnn_hir_arity(u); k++) {
+            uint32_t x = hnn_hir_arg(u, k);
+            args[k] = old->nodes[x].tir != u->tir && refreshed[x] ? refreshed[x] - 1 : map[x];
+        }
+        uint32_t id = hnn_hir_copy_node(h, u, args);
         map[i] = id;
         if (boundary[i] && u->tir < n_tir && after[u->tir]) {
             uint32_t r = hnn_hir_emit(h, HNN_HIR_REFRESH, id, HNN_HIR_NONE, u->tir);

@@ -4,7 +4,9 @@
  * multiplies a value x of level l is encoded at D_(l-1) q_l / scale(x), so
  * that after the rescale the product sits exactly on D_(l-1) — for a
  * canonical x that is D_l, and for an aligned (dropped) x it corrects the
- * scale the drop kept.
+ * scale the drop kept. A LINEAR of products not yet rescaled (scale D_l^2)
+ * is followed by two rescales: its constants are encoded at
+ * D_(l-2) q_l q_(l-1) / D_l^2 = D_(l-1), and it lands on D_(l-2).
  */
 #include <math.h>
 
@@ -53,7 +55,7 @@ hnn_plan_scales(hnn_hir *h, const uint64_t *primes, uint32_t scale_bits, double 
     hnn_plan_level_scales(h, primes, scale_bits, level_scale);
     for (uint32_t i = 0; i < h->n_nodes; i++) {
         hnn_hir_node *n = &h->nodes[i];
-        const hnn_hir_node *a = hnn_hir_op_operands(n->op) >= 1 ? &h->nodes[n->a] : NULL;
+        const hnn_hir_node *a = hnn_hir_arity(n) >= 1 ? &h->nodes[n->a] : NULL;
         const hnn_hir_node *b = hnn_hir_op_operands(n->op) >= 2 ? &h->nodes[n->b] : NULL;
         switch (n->op) {
         case HNN_HIR_INPUT:
@@ -61,9 +63,17 @@ hnn_plan_scales(hnn_hir *h, const uint64_t *primes, uint32_t scale_bits, double 
             n->scale = level_scale[L];
             break;
         case HNN_HIR_MUL_CONST:
+        case HNN_HIR_LINEAR: /* its operands share a's level and scale */
         case HNN_HIR_MUL_PT: {
-            uint32_t l = a->level;
-            n->c_scale = l >= 1 ? level_scale[l - 1] * (double)primes[l] / a->scale : level_scale[0];
+            /* r rescales follow: the product lands on D_(l-r) after them. */
+            uint32_t l = a->level, r = n->op == HNN_HIR_LINEAR ? n->rescales : 1;
+            if (l >= r) {
+                n->c_scale = level_scale[l - r] / a->scale;
+                for (uint32_t k = 0; k < r; k++)
+                    n->c_scale *= (double)primes[l - k];
+            } else {
+                n->c_scale = level_scale[0];
+            }
             n->scale = a->scale * n->c_scale;
             break;
         }

@@ -172,7 +172,7 @@ static void
 interval(hir_state *s, uint32_t i, double *lo, double *hi)
 {
     const hnn_hir_node *n = &s->h->nodes[i];
-    const node_info *a = hnn_hir_op_operands(n->op) >= 1 ? &s->info[n->a] : NULL;
+    const node_info *a = hnn_hir_arity(n) >= 1 ? &s->info[n->a] : NULL;
     const node_info *b = hnn_hir_op_operands(n->op) >= 2 ? &s->info[n->b] : NULL;
     double plo, phi;
     switch (n->op) {
@@ -225,6 +225,15 @@ interval(hir_state *s, uint32_t i, double *lo, double *hi)
             mul_interval(a->lo, a->hi, b->lo, b->hi, lo, hi);
         }
         break;
+    case HNN_HIR_LINEAR:
+        *lo = *hi = 0;
+        for (uint32_t k = 0; k < n->n_args; k++) {
+            const node_info *x = &s->info[n->args[k]];
+            mul_interval(x->lo, x->hi, n->coeffs[k], n->coeffs[k], &plo, &phi);
+            *lo += plo;
+            *hi += phi;
+        }
+        break;
     default: /* RELIN, RESCALE, DROP_LEVEL, ROTATE, CONJUGATE, REFRESH, BOOTSTRAP: same values */
         *lo = a->lo;
         *hi = a->hi;
@@ -251,7 +260,10 @@ starts_source(const hnn_hir_node *n, const node_info *info)
     default:
         break;
     }
-    return hnn_hir_op_operands(n->op) == 2 && info[n->a].src != info[n->b].src;
+    for (unsigned k = 1; k < hnn_hir_arity(n); k++)
+        if (info[hnn_hir_arg(n, k)].src != info[n->a].src)
+            return true;
+    return false;
 }
 
 /*
@@ -286,12 +298,18 @@ bound_node(hir_state *s, uint32_t i)
     x->hi = hi;
     x->smp = NULL;
     bool fresh = assumed || starts_source(n, s->info);
-    const node_info *a = hnn_hir_op_operands(n->op) >= 1 ? &s->info[n->a] : NULL;
+    const node_info *a = hnn_hir_arity(n) >= 1 ? &s->info[n->a] : NULL;
     const node_info *b = hnn_hir_op_operands(n->op) >= 2 ? &s->info[n->b] : NULL;
     if (!fresh) {
         x->src = a->src;
         x->deg = n->op == HNN_HIR_MUL_CT ? a->deg + b->deg : (b && b->deg > a->deg ? b->deg : a->deg);
-        fresh = x->deg > PREC_MAX_DEGREE || !a->smp || (b && !b->smp);
+        fresh = !a->smp || (b && !b->smp);
+        for (unsigned k = 1; n->op == HNN_HIR_LINEAR && k < n->n_args; k++) {
+            const node_info *y = &s->info[n->args[k]];
+            x->deg = y->deg > x->deg ? y->deg : x->deg;
+            fresh |= !y->smp;
+        }
+        fresh |= x->deg > PREC_MAX_DEGREE;
     }
     x->smp = malloc((PREC_GRID + 1) * sizeof *x->smp);
     if (!x->smp)
@@ -313,6 +331,11 @@ bound_node(hir_state *s, uint32_t i)
         case HNN_HIR_ADD_CONST: v = va + n->c; break;
         case HNN_HIR_MUL_CONST: v = va * n->c; break;
         case HNN_HIR_MUL_CT: v = va * vb; break;
+        case HNN_HIR_LINEAR:
+            v = 0;
+            for (uint32_t k = 0; k < n->n_args; k++)
+                v += n->coeffs[k] * s->info[n->args[k]].smp[g];
+            break;
         default: v = va; break;
         }
         x->smp[g] = v;
@@ -395,7 +418,7 @@ local_errors(hir_state *s, uint32_t i)
 {
     const hnn_hir_node *n = &s->h->nodes[i];
     node_info *x = &s->info[i];
-    const node_info *a = hnn_hir_op_operands(n->op) >= 1 ? &s->info[n->a] : NULL;
+    const node_info *a = hnn_hir_arity(n) >= 1 ? &s->info[n->a] : NULL;
     const node_info *b = hnn_hir_op_operands(n->op) >= 2 ? &s->info[n->b] : NULL;
     const double N = s->n;
     x->a = x->b = x->enc = x->d = 0;
@@ -441,6 +464,16 @@ local_errors(hir_state *s, uint32_t i)
         double cs = n->c_scale > 0 ? n->c_scale : 1;
         x->d = maxabs(a) * (0.5 / cs + fabs(n->c) * DBL_EPSILON);
         carried = fabs(n->c) * a->total;
+        break;
+    }
+    case HNN_HIR_LINEAR: {
+        /* Each term as a MUL_CONST, the sum as ADDs (the same words). */
+        double cs = n->c_scale > 0 ? n->c_scale : 1;
+        for (uint32_t k = 0; k < n->n_args; k++) {
+            const node_info *y = &s->info[n->args[k]];
+            x->d += maxabs(y) * (0.5 / cs + fabs(n->coeffs[k]) * DBL_EPSILON);
+            carried += fabs(n->coeffs[k]) * y->total;
+        }
         break;
     }
     case HNN_HIR_ADD_CONST:
@@ -529,6 +562,17 @@ sample_input(const hnn_precision_ring *ring, uint32_t k, unsigned t, uint64_t *r
     return lo + (hi - lo) * (double)(r >> 11) * 0x1p-53;
 }
 
+/* A LINEAR node's rounding of its constants at slot j of the sample: each
+ * term's MUL_CONST error, which scales with the value it multiplies. */
+static double
+linear_rounding(const hnn_hir_node *n, size_t W, const double *val, size_t j)
+{
+    double cs = n->c_scale > 0 ? n->c_scale : 1, d = 0;
+    for (uint32_t k = 0; k < n->n_args; k++)
+        d += fabs(val[(size_t)n->args[k] * W + j]) * (0.5 / cs + fabs(n->coeffs[k]) * DBL_EPSILON);
+    return d;
+}
+
 /*
  * The variance of node i's error at the current sample, slot by slot
  * (fv, W per node), from its operands' through the exact derivatives at
@@ -551,6 +595,20 @@ forward_variance(const hir_state *s, uint32_t i, size_t W, const double *val, do
     size_t shift = n->op == HNN_HIR_ROTATE ? (size_t)(((int64_t)n->step % (int64_t)W + (int64_t)W) % (int64_t)W) : 0;
     double local = x->a + x->b + x->enc + x->d_est * x->d_est;
     bool same = fb && n->a == n->b;
+    if (n->op == HNN_HIR_LINEAR) { /* as its chain: each term's variance and rounding, summed */
+        double cs = n->c_scale > 0 ? n->c_scale : 1, dd = 0;
+        for (uint32_t k = 0; k < n->n_args; k++) {
+            double d = maxabs(&s->info[n->args[k]]) * (0.5 / cs + fabs(n->coeffs[k]) * DBL_EPSILON);
+            dd += d * d;
+        }
+        for (size_t j = 0; j < W; j++) {
+            double v = 0;
+            for (uint32_t k = 0; k < n->n_args; k++)
+                v += n->coeffs[k] * n->coeffs[k] * fv[(size_t)n->args[k] * W + j];
+            f[j] = v + dd;
+        }
+        return;
+    }
     for (size_t j = 0; j < W; j++) {
         double v;
         switch (n->op) {
@@ -645,10 +703,16 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
         for (uint32_t i = 0; i < h->n_nodes; i++) {
             const hnn_hir_node *n = &h->nodes[i];
             double *v = val + (size_t)i * W;
-            const double *a = hnn_hir_op_operands(n->op) >= 1 ? val + (size_t)n->a * W : NULL;
+            const double *a = hnn_hir_arity(n) >= 1 ? val + (size_t)n->a * W : NULL;
             const double *b = hnn_hir_op_operands(n->op) >= 2 ? val + (size_t)n->b * W : NULL;
             const hnn_hir_pt *pt = n->op == HNN_HIR_ADD_PT || n->op == HNN_HIR_MUL_PT ? &h->pts[n->pt] : NULL;
-            for (size_t j = 0; j < W; j++) {
+            for (size_t j = 0; n->op == HNN_HIR_LINEAR && j < W; j++) {
+                double sum = 0;
+                for (uint32_t k = 0; k < n->n_args; k++)
+                    sum += n->coeffs[k] * val[(size_t)n->args[k] * W + j];
+                v[j] = sum;
+            }
+            for (size_t j = 0; n->op != HNN_HIR_LINEAR && j < W; j++) {
                 double p = pt ? pt->values[j % pt->len] : 0; /* a plaintext repeats over the slots */
                 switch (n->op) {
                 case HNN_HIR_INPUT: v[j] = vec ? vector_input_slot(h, n, in, j) : in[n->pt]; break;
@@ -695,7 +759,10 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
                 for (size_t j = 0; j < W; j++) {
                     g2 += gi[j] * gi[j];
                     genc += gi[j] * gi[j] * (vs ? vs[j] * vs[j] * enc_unit : x->enc);
-                    gd += fabs(gi[j]) * ((vs ? fabs(vs[j]) * d_unit : x->d_est) + (fa ? 64 * sqrt(fa[j] * fb[j]) : 0));
+                    double dj = n->op == HNN_HIR_LINEAR && gi[j] != 0 ? linear_rounding(n, W, val, j)
+                                : vs                               ? fabs(vs[j]) * d_unit
+                                                                   : x->d_est;
+                    gd += fabs(gi[j]) * (dj + (fa ? 64 * sqrt(fa[j] * fb[j]) : 0));
                     wk[j] += gi[j] * gi[j] * x->b;
                 }
                 if (g2 == 0)
@@ -706,7 +773,13 @@ sampled_noise(const hir_state *s, hnn_precision_noise *noise)
                 by[HNN_PRECISION_ENCODE] += genc;
                 det += gd;
                 det_by[x->dcat] += gd;
-                double *ga = hnn_hir_op_operands(n->op) >= 1 ? g + (size_t)n->a * W : NULL;
+                if (n->op == HNN_HIR_LINEAR) {
+                    for (uint32_t q = 0; q < n->n_args; q++)
+                        for (size_t j = 0; j < W; j++)
+                            g[(size_t)n->args[q] * W + j] += gi[j] * n->coeffs[q];
+                    continue;
+                }
+                double *ga = hnn_hir_arity(n) >= 1 ? g + (size_t)n->a * W : NULL;
                 double *gb = hnn_hir_op_operands(n->op) >= 2 ? g + (size_t)n->b * W : NULL;
                 const double *va = ga ? val + (size_t)n->a * W : NULL, *vb = gb ? val + (size_t)n->b * W : NULL;
                 const hnn_hir_pt *pt = n->op == HNN_HIR_MUL_PT ? &h->pts[n->pt] : NULL;
@@ -766,10 +839,8 @@ hnn_precision_hir(const hnn_hir *h, const hnn_precision_ring *ring, hnn_precisio
     for (uint32_t i = 0; ok && i < h->n_nodes; i++) {
         s.last[i] = i;
         const hnn_hir_node *n = &h->nodes[i];
-        if (hnn_hir_op_operands(n->op) >= 1)
-            s.last[n->a] = i;
-        if (hnn_hir_op_operands(n->op) >= 2)
-            s.last[n->b] = i;
+        for (unsigned k = 0; k < hnn_hir_arity(n); k++)
+            s.last[hnn_hir_arg(n, k)] = i;
     }
     /* Forward: value bounds, local errors, forward error bounds. */
     for (uint32_t i = 0; ok && i < h->n_nodes; i++) {
@@ -778,8 +849,8 @@ hnn_precision_hir(const hnn_hir *h, const hnn_precision_ring *ring, hnn_precisio
             break;
         local_errors(&s, i);
         const hnn_hir_node *n = &h->nodes[i];
-        for (unsigned k = 0; k < hnn_hir_op_operands(n->op); k++) {
-            uint32_t x = k ? n->b : n->a;
+        for (unsigned k = 0; k < hnn_hir_arity(n); k++) {
+            uint32_t x = hnn_hir_arg(n, k);
             if (s.last[x] == i && s.info[x].smp) {
                 free(s.info[x].smp);
                 s.info[x].smp = NULL;
@@ -810,6 +881,11 @@ hnn_precision_hir(const hnn_hir *h, const hnn_precision_ring *ring, hnn_precisio
             o->det += g[i] * x->d;
             o->det_by[x->dcat] += g[i] * x->d;
             const hnn_hir_node *n = &h->nodes[i];
+            if (n->op == HNN_HIR_LINEAR) {
+                for (uint32_t t = 0; t < n->n_args; t++)
+                    g[n->args[t]] += g[i] * fabs(n->coeffs[t]);
+                continue;
+            }
             double da, db;
             derivatives(&s, i, &da, &db);
             if (hnn_hir_op_operands(n->op) >= 1)
@@ -1040,8 +1116,8 @@ assumed_bounds(const hnn_plan *plan)
         const hnn_tir_node *p = u->tir < tir->n_nodes ? tir->nodes[u->tir] : NULL;
         if (!p || !is_fitted(p))
             continue;
-        for (unsigned k = 0; k < hnn_hir_op_operands(u->op); k++) {
-            uint32_t a = k ? u->b : u->a;
+        for (unsigned k = 0; k < hnn_hir_arity(u); k++) {
+            uint32_t a = hnn_hir_arg(u, k);
             uint32_t ta = h->nodes[a].tir;
             if (ta == u->tir || ta >= tir->n_nodes)
                 continue;

@@ -614,13 +614,6 @@ hnn_refresh_nodes_from_tir(const hnn_tir *tir, hnn_hir_packing packing, hnn_aren
     return nodes;
 }
 
-/* The cost-model class of each HE IR op (-1: free bookkeeping). */
-static const int hir_cost_class[HNN_HIR__COUNT] = {
-#define HNN_HIR_OP(e, name, nops, lvl, key, cost) [HNN_HIR_##e] = (cost),
-#include "middle/hir_ops.def"
-#undef HNN_HIR_OP
-};
-
 void
 hnn_refresh_measure(const hnn_hir *hir, hnn_refresh_node *nodes, uint32_t n, hnn_refresh_ops *ops,
                     hnn_arena *arena)
@@ -638,8 +631,10 @@ hnn_refresh_measure(const hnn_hir *hir, hnn_refresh_node *nodes, uint32_t n, hnn
             continue;
         if (h->level < out_level[h->tir])
             out_level[h->tir] = h->level;
-        if (ops && hir_cost_class[h->op] >= 0)
-            ops[h->tir].count[hir_cost_class[h->op]] += 1;
+        hnn_cost_op cls[2];
+        double count[2];
+        for (unsigned k = ops ? hnn_hir_node_work(h, cls, count) : 0; k-- > 0;)
+            ops[h->tir].count[cls[k]] += count[k];
     }
     for (uint32_t v = 0; v < n; v++) {
         uint32_t in_level = v == 0 ? hir->top_level : UINT32_MAX;

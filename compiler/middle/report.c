@@ -6,12 +6,6 @@
 #include "middle/precision.h"
 #include "middle/report.h"
 
-static const int op_cost_class[] = {
-#define HNN_HIR_OP(e, name, nops, lvl, key, cost) cost,
-#include "middle/hir_ops.def"
-#undef HNN_HIR_OP
-};
-
 static const char *
 tir_kind_name(const hnn_tir_node *n)
 {
@@ -28,18 +22,6 @@ tir_kind_name(const hnn_tir_node *n)
         return "softargmax";
     }
     return "?";
-}
-
-static double
-op_ms(const hnn_plan *plan, const hnn_hir_node *n)
-{
-    int cls = op_cost_class[n->op];
-    if (cls < 0)
-        return 0;
-    /* An op's cost follows its operand's level (a rescale starts one level up);
-     * key switching also depends on the chain's digits and special primes. */
-    unsigned level = n->level + (n->op == HNN_HIR_RESCALE);
-    return hnn_cost_spec_ns(hnn_cost_default(), (hnn_cost_op)cls, &plan->params.spec, level) / 1e6;
 }
 
 void
@@ -67,13 +49,16 @@ hnn_report_build(hnn_report *r, const hnn_plan *plan, hnn_arena *arena)
     }
     for (uint32_t i = 0; i < h->n_nodes; i++) {
         const hnn_hir_node *n = &h->nodes[i];
-        double ms = op_ms(plan, n);
+        double ms = hnn_plan_node_ns(plan, n) / 1e6;
+        uint64_t terms = n->op == HNN_HIR_LINEAR ? n->n_args : 0;
         r->ops[n->op]++;
+        r->linear_terms += terms;
         r->est_ms += ms;
         if (n->tir >= tir->n_nodes || row[n->tir] == UINT32_MAX)
             continue;
         hnn_report_layer *l = &r->layers[row[n->tir]];
         l->ops[n->op]++;
+        l->linear_terms += terms;
         l->est_ms += ms;
         uint32_t in_level = hnn_hir_op_operands(n->op) ? h->nodes[n->a].level : n->level;
         if (l->level_in == UINT32_MAX || in_level > l->level_in)
@@ -135,17 +120,19 @@ hnn_report_print_text(FILE *out, const hnn_report *r)
     if (p->hir->in_layout)
         fprintf(out, "input: laid out by the client for the first layer, %u ciphertext%s of %u slots\n",
                 p->hir->in_cts, p->hir->in_cts == 1 ? "" : "s", p->hir->in_period);
-    fprintf(out, "\n%-16s %-10s %6s %7s %7s %9s %7s %7s %8s %7s %10s\n", "layer", "kind", "size", "levels", "mul_pt",
-            "mul_const", "mul_ct", "rotate", "rescale", "add", "est. ms");
+    fprintf(out, "\n%-16s %-10s %6s %7s %7s %9s %7s %7s %7s %7s %8s %7s %10s\n", "layer", "kind", "size", "levels",
+            "mul_pt", "mul_const", "linear", "terms", "mul_ct", "rotate", "rescale", "add", "est. ms");
     for (uint32_t i = 0; i < r->n_layers; i++) {
         const hnn_report_layer *l = &r->layers[i];
         if (strcmp(l->kind, "softargmax") == 0)
             continue; /* the key holder's, after decryption */
         char levels[32];
         snprintf(levels, sizeof levels, "%u->%u", l->level_in == UINT32_MAX ? 0 : l->level_in, l->level_out);
-        fprintf(out, "%-16s %-10s %6u %7s %7llu %9llu %7llu %7llu %8llu %7llu %10.2f\n", l->name, l->kind, l->size,
-                levels, (unsigned long long)l->ops[HNN_HIR_MUL_PT], (unsigned long long)l->ops[HNN_HIR_MUL_CONST],
-                (unsigned long long)l->ops[HNN_HIR_MUL_CT], (unsigned long long)l->ops[HNN_HIR_ROTATE],
+        fprintf(out, "%-16s %-10s %6u %7s %7llu %9llu %7llu %7llu %7llu %7llu %8llu %7llu %10.2f\n", l->name, l->kind,
+                l->size, levels, (unsigned long long)l->ops[HNN_HIR_MUL_PT],
+                (unsigned long long)l->ops[HNN_HIR_MUL_CONST], (unsigned long long)l->ops[HNN_HIR_LINEAR],
+                (unsigned long long)l->linear_terms, (unsigned long long)l->ops[HNN_HIR_MUL_CT],
+                (unsigned long long)l->ops[HNN_HIR_ROTATE],
                 (unsigned long long)l->ops[HNN_HIR_RESCALE],
                 (unsigned long long)(l->ops[HNN_HIR_ADD] + l->ops[HNN_HIR_SUB] + l->ops[HNN_HIR_ADD_CONST] +
                                      l->ops[HNN_HIR_ADD_PT]),
@@ -217,6 +204,7 @@ hnn_report_print_json(FILE *out, const hnn_report *r)
         if (r->ops[k])
             json_object_set_new(ops, hnn_hir_op_name((hnn_hir_op)k), json_integer((json_int_t)r->ops[k]));
     json_object_set_new(root, "ops", ops);
+    json_object_set_new(root, "linear_terms", json_integer((json_int_t)r->linear_terms));
 
     json_t *layers = json_array();
     for (uint32_t i = 0; i < r->n_layers; i++) {
@@ -231,6 +219,7 @@ hnn_report_print_json(FILE *out, const hnn_report *r)
             if (l->ops[k])
                 json_object_set_new(lops, hnn_hir_op_name((hnn_hir_op)k), json_integer((json_int_t)l->ops[k]));
         json_object_set_new(o, "ops", lops);
+        json_object_set_new(o, "linear_terms", json_integer((json_int_t)l->linear_terms));
         json_object_set_new(o, "estimated_ms", json_real(l->est_ms));
         json_array_append_new(layers, o);
     }

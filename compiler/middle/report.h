@@ -19,6 +19,7 @@ typedef struct hnn_report_layer {
     uint32_t size;
     uint32_t level_in, level_out;
     uint64_t ops[HNN_HIR__COUNT];
+    uint64_t linear_terms;    /* terms of its LINEAR ops (multiply-accumulates) */
     double est_ms;
 } hnn_report_layer;
 
@@ -27,6 +28,7 @@ typedef struct hnn_report {
     hnn_report_layer *layers; /* one per tensor-IR node but the input */
     uint32_t n_layers;
     uint64_t ops[HNN_HIR__COUNT];
+    uint64_t linear_terms;
     double est_ms;            /* one evaluation of the circuit */
     double relin_key_mb, galois_keys_mb, ciphertext_mb;
     uint32_t ciphertexts_in, ciphertexts_out;

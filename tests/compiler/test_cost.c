@@ -63,6 +63,9 @@ parse_errors(void **state)
                  "\"dnum\": 4}",
                  "line 1: bad field \"dnum\" (1..3)");
     expect_error("[1, 2]\n{\"op\": 3}", "line 2: non-string field \"op\"");
+    expect_error("{\"op\": \"linear\", \"logN\": 13, \"levels\": 2, \"special\": 1, \"threads\": 1, \"median_ns\": 5, "
+                 "\"terms\": 128}",
+                 "line 1: a linear line needs the integer fields \"terms\" and \"outputs\"");
     /* Only other thread counts, unknown ops, and non-JSON lines: nothing to fit. */
     expect_error("build/bin/hnnrt-bench --threads 1\n\n"
                  "{\"op\": \"add\", \"logN\": 13, \"levels\": 2, \"special\": 1, \"threads\": 2, \"median_ns\": 5}\n"
@@ -110,7 +113,7 @@ fit_recovers_synthetic_constants(void **state)
     (void)state;
     static const double add_c[] = {0.5, 0.02}, mul_pt_c[] = {4.0, 0.01}, relin_c[] = {0.75, 3.0, 1.5},
                         rescale_c[] = {1.7, 0.4}, hoist_c[] = {0.7, 3.3}, roth_c[] = {0.7, 3.3, 2.9},
-                        decode_c[] = {1.9, 0.25, 4.5};
+                        decode_c[] = {1.9, 0.25, 4.5}, term_c[] = {0.2, 0.003};
     size_t cap = 1 << 16, len = 0;
     char *text = malloc(cap);
     len += (size_t)snprintf(text + len, cap - len, "build/bin/hnnrt-bench --threads 1\n\n");
@@ -127,6 +130,11 @@ fit_recovers_synthetic_constants(void **state)
         len += (size_t)line(text + len, cap - len, "conjugate", s, 1, rot);
         len += (size_t)line(text + len, cap - len, "rotate_hoisted", s, 1, hoisted);
         len += (size_t)line(text + len, cap - len, "keygen_galois", s, 1, 1e9);
+        /* linear: 32 outputs at add's cost each, 512 terms (the line without
+         * its closing "}\n", then its two fields) */
+        len += (size_t)line(text + len, cap - len, "linear", s, 1,
+                            32 * synth(HNN_COST_ADD, s, add_c) + 512 * synth(HNN_COST_LINEAR_TERM, s, term_c)) - 2;
+        len += (size_t)snprintf(text + len, cap - len, ", \"terms\": 512, \"outputs\": 32}\n");
         len += (size_t)line(text + len, cap - len, "no_such_op", s, 1, 1e9);
     }
     hnn_cost_table *t = NULL;
@@ -136,7 +144,7 @@ fit_recovers_synthetic_constants(void **state)
     free(text);
     assert_int_equal(t->threads, 1);
     assert_int_equal(t->count, HNN_COST__COUNT);
-    assert_int_equal(t->n_points, 4 * 8);
+    assert_int_equal(t->n_points, 4 * 9);
     const struct {
         hnn_cost_op op;
         const double *c;
@@ -150,6 +158,8 @@ fit_recovers_synthetic_constants(void **state)
         {HNN_COST_DECODE, decode_c, 3, 4},
         {HNN_COST_HOIST, hoist_c, 2, 12},
         {HNN_COST_ROTATE_HOISTED, roth_c, 3, 12},
+        {HNN_COST_LINEAR, add_c, 2, 4}, /* add's constants */
+        {HNN_COST_LINEAR_TERM, term_c, 2, 4},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
         const hnn_cost_entry *e = &t->entries[want[i].op];
@@ -303,8 +313,11 @@ default_is_the_fit_of_its_lines(void **state)
         const hnn_cost_point *p = &d->points[i];
         len += (size_t)snprintf(text + len, cap - len,
                                 "{\"op\": \"%s\", \"logN\": %u, \"levels\": %u, \"special\": %u, \"threads\": 1, "
-                                "\"median_ns\": %.17g, \"runs\": 1, \"dnum\": %u}\n",
+                                "\"median_ns\": %.17g, \"runs\": 1, \"dnum\": %u",
                                 p->op, p->log_n, p->levels, p->special, p->median_ns, p->dnum);
+        if (p->terms) /* a linear line */
+            len += (size_t)snprintf(text + len, cap - len, ", \"terms\": %u, \"outputs\": %u", p->terms, p->outputs);
+        len += (size_t)snprintf(text + len, cap - len, "}\n");
     }
     hnn_cost_table *t = NULL;
     char err[256];

@@ -474,23 +474,40 @@ padding_outside_the_interval_is_moved(void **state)
     planned_free(&p);
 }
 
-#define AUTO_MODEL "model sq { input x: vector(4) range [-1, 1];\n" \
-                      "  layer d1 = dense(x, 3, weight [[0.5, -0.25, 0.125, 1], [1, 1, -1, 0.5], [0, 0.3, 0.2, -0.1]]);\n" \
-                      "  layer s1 = square(d1);\n" \
-                      "  layer d2 = dense(s1, 2, weight [[1, -1, 0.5], [0.25, 0.5, 1]]);\n" \
-                      "  output d2; hints { packing auto; batch %u; } }\n"
+/* Two dense layers of 16, each squared: in batch packing every element is
+ * a ciphertext with its own key switches (the last square's, and the
+ * first's where the linear rewrite does not pay), in vector packing a few
+ * rotations serve all of them. */
+static void
+auto_model(char *text, size_t len, unsigned batch)
+{
+    size_t at = (size_t)snprintf(text, len, "model sq { input x: vector(8) range [-1, 1];\n");
+    for (int layer = 0; layer < 2; layer++) {
+        int cols = layer ? 16 : 8;
+        at += (size_t)snprintf(text + at, len - at, "  layer d%d = dense(%s, 16, weight [", layer + 1, layer ? "s1" : "x");
+        for (int r = 0; r < 16; r++) {
+            at += (size_t)snprintf(text + at, len - at, "%s[", r ? ", " : "");
+            for (int c = 0; c < cols; c++)
+                at += (size_t)snprintf(text + at, len - at, "%s%.2f", c ? ", " : "", ((r * 7 + c * 3 + layer) % 11 - 5) / 10.0);
+            at += (size_t)snprintf(text + at, len - at, "]");
+        }
+        at += (size_t)snprintf(text + at, len - at, "]);\n  layer s%d = square(d%d);\n", layer + 1, layer + 1);
+    }
+    snprintf(text + at, len - at, "  output s2; hints { packing auto; batch %u; } }\n", batch);
+}
 
 static void
 auto_packing_by_batch(void **state)
 {
     (void)state;
-    char text[1024];
-    snprintf(text, sizeof text, AUTO_MODEL, 1u);
+    char text[8192];
+    auto_model(text, sizeof text, 1u);
     planned one = plan_text(text);
-    snprintf(text, sizeof text, AUTO_MODEL, 4096u);
+    auto_model(text, sizeof text, 4096u);
     planned many = plan_text(text);
-    /* one sample: the single ciphertext's few rotations beat 4 inputs' worth
-     * of scalar products; a full batch shares those over 4096 samples */
+    /* one sample: the single ciphertext's few rotations beat 8 inputs' and
+     * 32 squares' worth of scalar work; a full batch shares those over 4096
+     * samples */
     assert_int_equal(one.plan->hir->packing, HNN_HIR_PACK_VECTOR);
     assert_int_equal(many.plan->hir->packing, HNN_HIR_PACK_BATCH);
     assert_true(hnn_plan_estimate_ms(one.plan, 1) < hnn_plan_estimate_ms(many.plan, 1));
