@@ -154,6 +154,7 @@ struct hnn_exec_server {
      * node, the end of the run it starts (0: none); one evaluator per
      * thread, the first being ev. */
     uint32_t *run_end;
+    bool *in_place;         /* per node of a run: computed into its first operand's ciphertext */
     hnnrt_evaluator **evs;
     int n_evs;
     const hnnrt_context *ctx;
@@ -349,9 +350,13 @@ prepare_runs(hnn_exec_server *s, const hnnrt_relin_key *rk, const hnnrt_galois_k
     const int threads = hnnrt_context_threads(s->ctx);
     s->n_evs = threads > 1 ? threads : 1;
     s->run_end = calloc(h->n_nodes ? h->n_nodes : 1, sizeof *s->run_end);
+    s->in_place = calloc(h->n_nodes ? h->n_nodes : 1, sizeof *s->in_place);
     s->evs = calloc((size_t)s->n_evs, sizeof *s->evs);
-    if (!s->run_end || !s->evs)
+    uint32_t *readers = calloc(h->n_nodes ? h->n_nodes : 1, sizeof *readers);
+    if (!s->run_end || !s->in_place || !s->evs || !readers) {
+        free(readers);
         return false;
+    }
     s->evs[0] = s->ev;
     for (int t = 1; t < s->n_evs; t++)
         if (hnnrt_evaluator_new(s->ctx, rk, gk, &s->evs[t]) != HNNRT_OK)
@@ -361,10 +366,27 @@ prepare_runs(hnn_exec_server *s, const hnnrt_relin_key *rk, const hnnrt_galois_k
         for (bool earlier = true; e < h->n_nodes && earlier && parallel_op(h->nodes[e].op); e += earlier)
             for (unsigned k = 0; k < hnn_hir_arity(&h->nodes[e]) && earlier; k++)
                 earlier = hnn_hir_arg(&h->nodes[e], k) < i;
-        if (e > i + 1)
+        if (e > i + 1) {
             s->run_end[i] = e;
+            /* A node whose first operand dies with it, read by no other node
+             * of the run, overwrites it (every op here may: out may alias a):
+             * a run allocates nothing and keeps no more alive than before. */
+            for (uint32_t r = i; r < e; r++)
+                for (unsigned k = 0; k < hnn_hir_arity(&h->nodes[r]); k++)
+                    if (k == 0 || hnn_hir_arg(&h->nodes[r], k) != h->nodes[r].a)
+                        readers[hnn_hir_arg(&h->nodes[r], k)]++;
+            for (uint32_t r = i; r < e; r++) {
+                const uint32_t x = h->nodes[r].a;
+                s->in_place[r] = s->last[x] == r && readers[x] == 1 && !s->is_output[x] &&
+                                 h->nodes[x].op != HNN_HIR_INPUT;
+            }
+            for (uint32_t r = i; r < e; r++)
+                for (unsigned k = 0; k < hnn_hir_arity(&h->nodes[r]); k++)
+                    readers[hnn_hir_arg(&h->nodes[r], k)] = 0;
+        }
         i = e > i ? e : i + 1;
     }
+    free(readers);
     return true;
 }
 
@@ -441,6 +463,7 @@ hnn_exec_server_free(hnn_exec_server *s)
         hnnrt_evaluator_free(s->evs[t]);
     free(s->evs);
     free(s->run_end);
+    free(s->in_place);
     free(s->mask);
     free(s->group_of);
     free(s->lin_in);
@@ -612,6 +635,10 @@ eval_run(hnn_exec_server *s, uint32_t first, uint32_t end, hnnrt_ct **val, ct_po
 {
     const hnn_hir *h = s->plan->hir;
     for (uint32_t r = first; r < end; r++) {
+        if (s->in_place[r]) { /* the operand's ciphertext becomes the result's */
+            val[r] = val[h->nodes[r].a];
+            continue;
+        }
         if (!(val[r] = pool_get(pool, s->ctx)))
             return failed(HNNRT_ERR_ALLOC, err, err_len, "evaluate", "out of memory");
         ++*live;
@@ -632,6 +659,9 @@ eval_run(hnn_exec_server *s, uint32_t first, uint32_t end, hnnrt_ct **val, ct_po
             }
         }
     }
+    for (uint32_t r = first; r < end; r++)
+        if (s->in_place[r])
+            val[h->nodes[r].a] = NULL; /* now the result's, not to be released */
     if (bad_st != HNNRT_OK) {
         char where[64];
         snprintf(where, sizeof where, "%%%u %s", bad, hnn_hir_op_name(h->nodes[bad].op));
