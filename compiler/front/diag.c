@@ -1,5 +1,6 @@
 #include "front/diag.h"
 
+#include <ctype.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,8 +148,16 @@ hnn_diag_line_col(const hnn_diag *diag, uint32_t file, uint32_t offset, uint32_t
     *col = offset - s->line_starts[lo] + 1;
 }
 
+static char
+hnn_diag_printable(unsigned char c)
+{
+    return (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+}
+
 /* Clips long quoted names and replaces control characters, so that hostile input
- * cannot flood or garble the terminal. */
+ * cannot flood or garble the terminal. A quote opens only where a word cannot
+ * go on (the apostrophe of "plan's" opens nothing), and a quoted name is passed
+ * over whole, so its closing quote opens nothing either. */
 static char *
 hnn_diag_clean_message(const char *raw)
 {
@@ -157,21 +166,23 @@ hnn_diag_clean_message(const char *raw)
     size_t o = 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)raw[i];
-        if (c == '\'') {
-            const char *close = strchr(raw + i + 1, '\'');
-            if (close && (size_t)(close - (raw + i + 1)) > HNN_DIAG_QUOTE_MAX) {
-                out[o++] = '\'';
-                for (size_t k = 0; k < HNN_DIAG_QUOTE_MAX - 4; k++) {
-                    unsigned char q = (unsigned char)raw[i + 1 + k];
-                    out[o++] = (q < 0x20 || q == 0x7f) ? '?' : (char)q;
-                }
-                memcpy(out + o, "...'", 4);
-                o += 4;
-                i = (size_t)(close - raw);
-                continue;
-            }
+        bool opens = c == '\'' && (i == 0 || !isalnum((unsigned char)raw[i - 1]));
+        const char *close = opens ? strchr(raw + i + 1, '\'') : NULL;
+        if (!close) {
+            out[o++] = hnn_diag_printable(c);
+            continue;
         }
-        out[o++] = (c < 0x20 || c == 0x7f) ? '?' : (char)c;
+        size_t len = (size_t)(close - (raw + i + 1));
+        size_t keep = len > HNN_DIAG_QUOTE_MAX ? HNN_DIAG_QUOTE_MAX - 4 : len;
+        out[o++] = '\'';
+        for (size_t k = 0; k < keep; k++)
+            out[o++] = hnn_diag_printable((unsigned char)raw[i + 1 + k]);
+        if (keep < len) {
+            memcpy(out + o, "...", 3);
+            o += 3;
+        }
+        out[o++] = '\'';
+        i = (size_t)(close - raw);
     }
     out[o] = '\0';
     return out;

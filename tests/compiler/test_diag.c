@@ -128,6 +128,23 @@ diag_long_line_and_control_bytes(void **state)
     hnn_diag_free(d);
 }
 
+/* Apostrophes in words are not quotes: nothing of a long message that names a
+ * layer and says "plan's" may be clipped. */
+static void
+diag_apostrophes_are_not_quotes(void **state)
+{
+    (void)state;
+    hnn_diag *d = hnn_diag_new();
+    const char *msg = "the interval [-8, 8] of tanh 'a7' does not cover its input, whose values can "
+                      "reach [-19.98, 21.5]; the plan assumes they stay inside (outside, the "
+                      "approximation and the plan's bounds are wrong), says the key holder's 'b'";
+    hnn_diag_warning(d, (hnn_loc){0, 0, 0}, "%s", msg);
+    char *out = print_one(d);
+    assert_non_null(strstr(out, msg));
+    free(out);
+    hnn_diag_free(d);
+}
+
 static void
 diag_edit_distance_and_suggest(void **state)
 {
@@ -163,6 +180,7 @@ main(void)
         cmocka_unit_test(diag_sorted_by_place_with_notes),
         cmocka_unit_test(diag_error_limit_and_werror),
         cmocka_unit_test(diag_long_line_and_control_bytes),
+        cmocka_unit_test(diag_apostrophes_are_not_quotes),
         cmocka_unit_test(diag_edit_distance_and_suggest),
     };
     return cmocka_run_group_tests_name("front/diag", tests, NULL, NULL);
