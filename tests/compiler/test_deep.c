@@ -377,6 +377,104 @@ deep_relu_network_runs_within_its_estimate(void **state)
     free(src);
 }
 
+/* Runs of consecutive REFRESH nodes of one tensor-IR node: the back ends
+ * make one round trip with the key holder of each. *cts: the REFRESH nodes. */
+static uint32_t
+refresh_runs(const hnn_hir *h, uint64_t *cts)
+{
+    uint32_t runs = 0;
+    *cts = 0;
+    for (uint32_t i = 0; i < h->n_nodes; i++) {
+        if (h->nodes[i].op != HNN_HIR_REFRESH)
+            continue;
+        ++*cts;
+        runs += i == 0 || h->nodes[i - 1].op != HNN_HIR_REFRESH || h->nodes[i - 1].tir != h->nodes[i].tir;
+    }
+    return runs;
+}
+
+/* A refresh point's REFRESH nodes come together, after the layer's last
+ * value, so that the point is one round trip as the plan prices it (the
+ * lowering interleaves a batch layer's values with its biases and squares). */
+static void
+refresh_points_are_one_run_each(void **state)
+{
+    (void)state;
+    char *src = deep_relu_model("[-2, 2]");
+    const char *models[] = {deep_model, src};
+    for (int m = 0; m < 2; m++) {
+        planned p = plan_text(models[m]);
+        uint64_t cts;
+        uint32_t runs = refresh_runs(p.plan->hir, &cts);
+        print_message("  %s: %u refresh points, %u runs of REFRESH nodes, %llu ciphertexts\n",
+                      p.plan->model->name, p.plan->n_refresh_points, runs, (unsigned long long)cts);
+        assert_true(p.plan->n_refresh_points >= 1);
+        assert_int_equal(runs, p.plan->n_refresh_points);
+        assert_int_equal(cts, p.plan->refresh_ciphertexts);
+        planned_free(&p);
+    }
+    free(src);
+}
+
+/* input -> layer 1 (two values) -> layer 2, layer 1 refreshed; `early`: layer
+ * 2 reads layer 1's first value before layer 1's second is computed. */
+static hnn_hir *
+two_layers(hnn_arena *arena, bool early)
+{
+    hnn_hir *h = hnn_hir_new(arena, HNN_HIR_PACK_BATCH);
+    uint32_t x = hnn_hir_emit(h, HNN_HIR_INPUT, HNN_HIR_NONE, HNN_HIR_NONE, 0);
+    h->nodes[x].pt = 0;
+    uint32_t v1 = hnn_hir_emit(h, HNN_HIR_ADD_CONST, x, HNN_HIR_NONE, 1), w1 = HNN_HIR_NONE;
+    if (early)
+        w1 = hnn_hir_emit(h, HNN_HIR_NEGATE, v1, HNN_HIR_NONE, 2);
+    uint32_t v2 = hnn_hir_emit(h, HNN_HIR_ADD_CONST, x, HNN_HIR_NONE, 1);
+    if (!early)
+        w1 = hnn_hir_emit(h, HNN_HIR_NEGATE, v1, HNN_HIR_NONE, 2);
+    uint32_t w2 = hnn_hir_emit(h, HNN_HIR_ADD, w1, v2, 2);
+    h->inputs = hnn_arena_array(arena, 1, sizeof *h->inputs);
+    h->inputs[0] = x;
+    h->n_inputs = 1;
+    h->outputs = hnn_arena_array(arena, 1, sizeof *h->outputs);
+    h->outputs[0] = w2;
+    h->n_outputs = 1;
+    return h;
+}
+
+/* The layer's REFRESH nodes wait for its last value; a reader in another
+ * layer that comes first gets the ones pending so far, and the point takes
+ * two round trips. Either way every reader reads the refreshed value. */
+static void
+refresh_insertion_groups_a_layer(void **state)
+{
+    (void)state;
+    const bool after[3] = {false, true, false};
+    static const hnn_hir_op together[] = {HNN_HIR_INPUT, HNN_HIR_ADD_CONST, HNN_HIR_ADD_CONST, HNN_HIR_REFRESH,
+                                          HNN_HIR_REFRESH, HNN_HIR_NEGATE, HNN_HIR_ADD};
+    static const hnn_hir_op split[] = {HNN_HIR_INPUT, HNN_HIR_ADD_CONST, HNN_HIR_REFRESH, HNN_HIR_NEGATE,
+                                       HNN_HIR_ADD_CONST, HNN_HIR_REFRESH, HNN_HIR_ADD};
+    for (int early = 0; early < 2; early++) {
+        hnn_arena *arena = hnn_arena_new();
+        const hnn_hir *h = hnn_plan_insert_refresh(two_layers(arena, early), after, 3, arena);
+        const hnn_hir_op *want = early ? split : together;
+        assert_int_equal(h->n_nodes, 7);
+        for (uint32_t i = 0; i < h->n_nodes; i++) {
+            assert_int_equal(h->nodes[i].op, want[i]);
+            if (h->nodes[i].op == HNN_HIR_REFRESH)
+                assert_int_equal(h->nodes[h->nodes[i].a].op, HNN_HIR_ADD_CONST);
+            if (h->nodes[i].tir == 2) /* layer 2 reads layer 1 through its refreshes only */
+                for (unsigned k = 0; k < hnn_hir_arity(&h->nodes[i]); k++) {
+                    const hnn_hir_node *o = &h->nodes[hnn_hir_arg(&h->nodes[i], k)];
+                    assert_true(o->tir == 2 || o->op == HNN_HIR_REFRESH);
+                }
+        }
+        uint64_t cts;
+        assert_int_equal(refresh_runs(h, &cts), early ? 2 : 1);
+        assert_int_equal(cts, 2);
+        assert_int_equal(h->outputs[0], 6);
+        hnn_arena_free(arena);
+    }
+}
+
 /* Deeper still, the sound bounds overflow a double before simplification
  * can sharpen them: the tensor IR is then built under the planner's
  * assumption from the first overflow on, instead of being refused. */
@@ -513,6 +611,8 @@ main(void)
         cmocka_unit_test(deep_network_runs_with_refreshes),
         cmocka_unit_test(deep_bounds_assume_the_activation_intervals),
         cmocka_unit_test(refresh_masks_are_sized_in_the_circuits_units),
+        cmocka_unit_test(refresh_points_are_one_run_each),
+        cmocka_unit_test(refresh_insertion_groups_a_layer),
         cmocka_unit_test(deep_relu_network_runs_within_its_estimate),
         cmocka_unit_test(bounds_that_overflow_a_double_take_the_assumption),
         cmocka_unit_test(long_chains_keep_their_scales),
