@@ -1,3 +1,4 @@
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -154,7 +155,7 @@ struct hnn_exec_server {
      * node, the end of the run it starts (0: none); one evaluator per
      * thread, the first being ev. */
     uint32_t *run_end;
-    bool *in_place;         /* per node of a run: computed into its first operand's ciphertext */
+    bool *in_place;         /* per node of a run or refresh point: computed into its first operand's ciphertext */
     hnnrt_evaluator **evs;
     int n_evs;
     const hnnrt_context *ctx;
@@ -170,7 +171,13 @@ struct hnn_exec_server {
     size_t n_hoists;
     hnn_exec_refresh_fn refresh;
     void *refresh_user;
-    double *mask;           /* the current refresh's mask, one value per slot */
+    /* Refresh points: per node, the end of the run of REFRESH nodes it
+     * starts (0: none); the largest run's ciphertexts and masks (one per
+     * ciphertext, slots values each), the bits one mask is drawn from. */
+    uint32_t *refresh_end;
+    hnnrt_ct **refresh_cts;
+    double *masks;
+    uint64_t *mask_bits;
     hnnrt_pt *mask_pt;
 };
 
@@ -181,54 +188,129 @@ hnn_exec_server_set_refresh(hnn_exec_server *srv, hnn_exec_refresh_fn fn, void *
     srv->refresh_user = user;
 }
 
-/* A uniform double in [-1, 1) from the system CSPRNG. */
-static double
-uniform_sym(void)
+/* mask[0..slots): uniform in [-bound, bound) from the system CSPRNG, 52 bits
+ * each (the generated server draws its masks the same way). */
+static void
+draw_mask(hnn_exec_server *s, double *mask, double bound)
 {
-    uint64_t r;
-    randombytes_buf(&r, sizeof r);
-    return (double)(r >> 11) * 0x1p-52 - 1.0;
+    randombytes_buf(s->mask_bits, s->n_slots * sizeof *s->mask_bits);
+    for (size_t i = 0; i < s->n_slots; i++)
+        mask[i] = bound * ((double)(s->mask_bits[i] >> 11) * 0x1p-52 - 1.0);
+}
+
+/* out = a + mask k, a fresh mask drawn with the bound of REFRESH node x,
+ * encoded at a's level and scale (out may be a). Why it failed in *why. */
+static hnnrt_status
+mask_value(hnn_exec_server *s, const hnn_hir_node *x, size_t k, hnnrt_ct *out, const hnnrt_ct *a, const char **why)
+{
+    double *mask = s->masks + k * s->n_slots;
+    draw_mask(s, mask, x->c);
+    hnnrt_status st = hnnrt_encode(s->enc, s->mask_pt, mask, s->n_slots, hnnrt_ct_scale(a), hnnrt_ct_level(a));
+    if (st != HNNRT_OK)
+        *why = hnnrt_encoder_last_error(s->enc);
+    else if ((st = hnnrt_eval_add_pt(s->ev, out, a, s->mask_pt)) != HNNRT_OK)
+        *why = hnnrt_evaluator_last_error(s->ev);
+    return st;
+}
+
+/* ct -= mask k, encoded at ct's level and scale. */
+static hnnrt_status
+unmask_value(hnn_exec_server *s, size_t k, hnnrt_ct *ct, const char **why)
+{
+    hnnrt_status st = hnnrt_encode(s->enc, s->mask_pt, s->masks + k * s->n_slots, s->n_slots, hnnrt_ct_scale(ct),
+                                   hnnrt_ct_level(ct));
+    if (st != HNNRT_OK)
+        *why = hnnrt_encoder_last_error(s->enc);
+    else if ((st = hnnrt_eval_sub_pt(s->ev, ct, ct, s->mask_pt)) != HNNRT_OK)
+        *why = hnnrt_evaluator_last_error(s->ev);
+    return st;
+}
+
+/* Whether the key holder gave ct back as asked: two parts at `level`, its
+ * scale within 2^-40 of `scale` (the generated server's test). */
+static bool
+refreshed_as_asked(const hnnrt_ct *ct, unsigned level, double scale)
+{
+    return hnnrt_ct_level(ct) == level && hnnrt_ct_size(ct) == 2 && fabs(hnnrt_ct_scale(ct) / scale - 1) < 0x1p-40;
 }
 
 /*
- * Masked refresh: out = Refresh(a + r) - r. The mask r is drawn per slot,
- * uniform in [-M, M] with M = n->c (set by the planner: hnn_plan_refresh_masks);
- * it is added at a's level and scale and removed at the top level and scale,
- * both encoded from the same doubles.
+ * A refresh point: the REFRESH nodes [first, end), in one round trip with
+ * the key holder. Each value v gets a mask r of its own, drawn per slot
+ * uniform in [-M, M] with M = its node's c (set by the planner:
+ * hnn_plan_refresh_masks) and added at v's level and scale; the callback
+ * then gets every v + r at once and re-encrypts each at the point's level
+ * and scale (the top of the chain); each r is removed there, encoded from
+ * the same doubles, and the masks are wiped. A value whose last use is its
+ * REFRESH is masked in place, so a point keeps no more ciphertexts alive
+ * than its values.
  */
 static hnnrt_status
-refresh_node(hnn_exec_server *s, const hnn_hir_node *n, hnnrt_ct *out, const hnnrt_ct *a, hnn_exec_stats *stats)
+eval_refreshes(hnn_exec_server *s, uint32_t first, uint32_t end, hnnrt_ct **val, ct_pool *pool, size_t *live,
+               hnn_exec_stats *stats, char *err, size_t err_len)
 {
-    if (!s->refresh)
-        return HNNRT_ERR_MISSING_KEY;
-    size_t slots = hnnrt_context_slots(s->ctx);
-    hnnrt_status st = HNNRT_OK;
-    if (!s->mask && !(s->mask = malloc(slots * sizeof *s->mask)))
-        return HNNRT_ERR_ALLOC;
-    if (!s->mask_pt && (st = hnnrt_pt_new(s->ctx, &s->mask_pt)) != HNNRT_OK)
-        return st;
-    for (size_t i = 0; i < slots; i++)
-        s->mask[i] = n->c * uniform_sym();
-    if ((st = hnnrt_encode(s->enc, s->mask_pt, s->mask, slots, hnnrt_ct_scale(a), hnnrt_ct_level(a))) != HNNRT_OK ||
-        (st = hnnrt_eval_add_pt(s->ev, out, a, s->mask_pt)) != HNNRT_OK)
-        return st;
-    /* a ciphertext at level l is 2 polynomials of l + 1 limbs of N = 2 slots
-     * words: the one sent at a's level plus the one returned at n's */
-    size_t bytes = 2 * ((size_t)hnnrt_ct_level(a) + 1 + (size_t)n->level + 1) * 2 * slots * 8;
-    double t0 = now_ms();
-    st = (hnnrt_status)s->refresh(s->refresh_user, out, n->level, n->scale);
-    stats->refresh_ms += now_ms() - t0;
-    stats->refreshes++;
-    stats->refresh_bytes += bytes;
-    if (st != HNNRT_OK)
-        return st;
-    if ((st = hnnrt_encode(s->enc, s->mask_pt, s->mask, slots, hnnrt_ct_scale(out), hnnrt_ct_level(out))) != HNNRT_OK)
-        return st;
-    return hnnrt_eval_sub_pt(s->ev, out, out, s->mask_pt);
+    const hnn_hir *h = s->plan->hir;
+    const hnn_hir_node *f = &h->nodes[first];
+    const size_t n = end - first, slots = s->n_slots;
+    const char *why = "no refresh callback: the key holder is needed";
+    char where[64], detail[160] = "";
+    size_t bytes = 0;
+    hnnrt_status st = s->refresh ? HNNRT_OK : HNNRT_ERR_MISSING_KEY;
+    for (uint32_t r = first; st == HNNRT_OK && r < end; r++) {
+        const hnn_hir_node *x = &h->nodes[r];
+        hnnrt_ct *a = val[x->a];
+        if (s->in_place[r]) {
+            val[r] = a;
+            val[x->a] = NULL; /* now the REFRESH's, not to be released */
+        } else if ((val[r] = pool_get(pool, s->ctx)) != NULL) {
+            ++*live;
+        } else {
+            st = HNNRT_ERR_ALLOC;
+            why = "out of memory";
+            break;
+        }
+        /* a ciphertext at level l is 2 polynomials of l + 1 limbs of N = 2 slots
+         * words: the one sent at a's level plus the one returned at the point's */
+        bytes += 2 * ((size_t)hnnrt_ct_level(a) + 1 + (size_t)x->level + 1) * 2 * slots * 8;
+        st = mask_value(s, x, r - first, val[r], a, &why);
+        s->refresh_cts[r - first] = val[r];
+    }
+    if (st == HNNRT_OK) {
+        double t0 = now_ms();
+        st = (hnnrt_status)s->refresh(s->refresh_user, s->refresh_cts, n, f->level, f->scale);
+        stats->refresh_ms += now_ms() - t0;
+        stats->refresh_round_trips++;
+        stats->refreshes += n;
+        stats->refresh_bytes += bytes;
+        why = st != HNNRT_OK ? "the key holder's refresh failed" : "";
+    }
+    for (size_t k = 0; st == HNNRT_OK && k < n; k++) {
+        hnnrt_ct *ct = s->refresh_cts[k];
+        if (!refreshed_as_asked(ct, f->level, f->scale)) {
+            snprintf(detail, sizeof detail,
+                     "the key holder returned ciphertext %zu of %zu at level %u scale %a, not level %u scale %a", k, n,
+                     hnnrt_ct_level(ct), hnnrt_ct_scale(ct), f->level, f->scale);
+            st = HNNRT_ERR_LEVEL_MISMATCH;
+            why = detail;
+            break;
+        }
+        st = unmask_value(s, k, ct, &why);
+    }
+    /* The masks are the server's secret against the key holder. */
+    sodium_memzero(s->masks, n * slots * sizeof *s->masks);
+    sodium_memzero(s->mask_bits, slots * sizeof *s->mask_bits);
+    if (st != HNNRT_OK) {
+        if (n > 1)
+            snprintf(where, sizeof where, "%%%u..%%%u refresh", first, end - 1);
+        else
+            snprintf(where, sizeof where, "%%%u refresh", first);
+        failed(st, err, err_len, where, why);
+    }
+    return st;
 }
 
 int
-hnn_exec_refresh_local(void *user, hnnrt_ct *ct, unsigned level, double scale)
+hnn_exec_refresh_local(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale)
 {
     hnn_exec_keys *keys = user;
     const hnnrt_context *ctx = keys->ctx;
@@ -247,16 +329,17 @@ hnn_exec_refresh_local(void *user, hnnrt_ct *ct, unsigned level, double scale)
         st = hnnrt_encryptor_new(ctx, keys->pk, NULL, &encr);
     if (st == HNNRT_OK)
         st = hnnrt_pt_new(ctx, &pt);
-    if (st == HNNRT_OK)
-        st = hnnrt_decrypt(dec, pt, ct);
-    if (st == HNNRT_OK)
-        st = hnnrt_decode_complex(enc, pt, re, im, slots);
-    if (st == HNNRT_OK && keys->seen && keys->n_seen < keys->seen_cap)
-        keys->seen[keys->n_seen++] = re[0];
-    if (st == HNNRT_OK)
-        st = hnnrt_encode_complex(enc, pt, re, im, slots, scale, level);
-    if (st == HNNRT_OK)
-        st = hnnrt_encrypt(encr, ct, pt);
+    for (size_t k = 0; st == HNNRT_OK && k < n; k++) {
+        st = hnnrt_decrypt(dec, pt, cts[k]);
+        if (st == HNNRT_OK)
+            st = hnnrt_decode_complex(enc, pt, re, im, slots);
+        if (st == HNNRT_OK && keys->seen && keys->n_seen < keys->seen_cap)
+            keys->seen[keys->n_seen++] = re[0];
+        if (st == HNNRT_OK)
+            st = hnnrt_encode_complex(enc, pt, re, im, slots, scale, level);
+        if (st == HNNRT_OK)
+            st = hnnrt_encrypt(encr, cts[k], pt);
+    }
     if (re)
         sodium_memzero(re, slots * sizeof *re);
     if (im)
@@ -390,6 +473,43 @@ prepare_runs(hnn_exec_server *s, const hnnrt_relin_key *rk, const hnnrt_galois_k
     return true;
 }
 
+/*
+ * Refresh points: runs of consecutive REFRESH nodes of one tensor-IR node,
+ * level and scale (hnn_hir_refresh_point_end, as the C generator), each one
+ * round trip with the key holder. The scratch is sized for the largest run,
+ * once.
+ */
+static bool
+prepare_refreshes(hnn_exec_server *s)
+{
+    const hnn_hir *h = s->plan->hir;
+    size_t largest = 0;
+    s->refresh_end = calloc(h->n_nodes ? h->n_nodes : 1, sizeof *s->refresh_end);
+    if (!s->refresh_end)
+        return false;
+    for (uint32_t i = 0; i < h->n_nodes;) {
+        if (h->nodes[i].op != HNN_HIR_REFRESH) {
+            i++;
+            continue;
+        }
+        const uint32_t e = hnn_hir_refresh_point_end(h, i);
+        s->refresh_end[i] = e;
+        for (uint32_t r = i; r < e; r++) {
+            const uint32_t x = h->nodes[r].a;
+            s->in_place[r] = s->last[x] == r && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT;
+        }
+        if (e - i > largest)
+            largest = e - i;
+        i = e;
+    }
+    if (!largest)
+        return true;
+    s->refresh_cts = malloc(largest * sizeof *s->refresh_cts);
+    s->masks = malloc(largest * s->n_slots * sizeof *s->masks);
+    s->mask_bits = malloc(s->n_slots * sizeof *s->mask_bits);
+    return s->refresh_cts && s->masks && s->mask_bits && hnnrt_pt_new(s->ctx, &s->mask_pt) == HNNRT_OK;
+}
+
 int
 hnn_exec_server_new(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_key *rk,
                     const hnnrt_galois_keys *gk, hnn_exec_server **out, char *err, size_t err_len)
@@ -431,7 +551,7 @@ hnn_exec_server_new(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_
     for (uint32_t i = 0; i < h->n_nodes; i++)
         if (h->nodes[i].size > s->pool.parts)
             s->pool.parts = h->nodes[i].size;
-    if (!prepare_groups(s) || !prepare_runs(s, rk, gk)) {
+    if (!prepare_groups(s) || !prepare_runs(s, rk, gk) || !prepare_refreshes(s)) {
         hnn_exec_server_free(s);
         return failed(HNNRT_ERR_ALLOC, err, err_len, "server", "out of memory");
     }
@@ -464,7 +584,10 @@ hnn_exec_server_free(hnn_exec_server *s)
     free(s->evs);
     free(s->run_end);
     free(s->in_place);
-    free(s->mask);
+    free(s->refresh_end);
+    free(s->refresh_cts);
+    free(s->masks);
+    free(s->mask_bits);
     free(s->group_of);
     free(s->lin_in);
     free(s->lin_out);
@@ -595,10 +718,8 @@ eval_node(hnn_exec_server *s, hnnrt_evaluator *ev, const hnn_hir_node *n, hnnrt_
         return rotate(s, n, out, a, stats);
     case HNN_HIR_CONJUGATE:
         return hnnrt_eval_conjugate(ev, out, a);
-    case HNN_HIR_REFRESH:
-        return refresh_node(s, n, out, a, stats);
     default:
-        return HNNRT_ERR_ARG; /* INPUT is bound by the caller; the rest need a key holder */
+        return HNNRT_ERR_ARG; /* INPUT is bound by the caller, REFRESH runs by point (eval_refreshes) */
     }
 }
 
@@ -719,6 +840,22 @@ hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hn
                 }
             }
             i = g->end - 1;
+            continue;
+        }
+        if (s->refresh_end[i]) {
+            const uint32_t end = s->refresh_end[i];
+            st = eval_refreshes(s, i, end, val, pool, &live, stats, err, err_len);
+            if (live > peak)
+                peak = live;
+            for (uint32_t r = i; st == HNNRT_OK && r < end; r++) {
+                const uint32_t x = h->nodes[r].a;
+                if (s->last[x] < end && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT && val[x]) {
+                    pool_put(pool, val[x]);
+                    val[x] = NULL;
+                    live--;
+                }
+            }
+            i = end - 1;
             continue;
         }
         if (s->run_end[i]) {

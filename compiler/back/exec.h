@@ -23,7 +23,8 @@ typedef struct hnn_exec_keys {
     hnnrt_relin_key *rk;
     hnnrt_galois_keys *gk;
     /* Tests of the refresh mask: the slot values the key holder decrypted
-     * at refreshes (slot 0 of each), up to seen_cap of them. */
+     * at refreshes (slot 0 of each ciphertext, in the order handed over), up
+     * to seen_cap of them. */
     double *seen;
     size_t n_seen, seen_cap;
 } hnn_exec_keys;
@@ -41,18 +42,21 @@ typedef struct hnn_exec_stats {
     size_t hoists;                /* decompositions shared by several ROTATEs */
     size_t hoisted_rotations;     /* ROTATEs served from a shared decomposition */
     size_t refreshes;             /* ciphertexts refreshed by the key holder */
+    size_t refresh_round_trips;   /* calls of the refresh callback: one per refresh point */
     size_t refresh_bytes;         /* ciphertext bytes sent to the key holder and back */
     double refresh_ms;            /* time spent in the key holder's refresh callback */
 } hnn_exec_stats;
 
 /*
- * The key holder's side of a masked refresh. The server hands over ct, which
- * encrypts v + r with r a uniform mask the server drew (the key holder sees
- * only v + r); the callback replaces ct, in place, by a fresh encryption of
- * the same slots at `level` with `scale` (the top of the chain). The server
- * then subtracts r. 0, or an hnnrt_status.
+ * The key holder's side of a masked refresh, one call (one round trip) per
+ * refresh point. The server hands over the point's n ciphertexts cts[0..n),
+ * each encrypting v + r with r a uniform mask of its own that the server
+ * drew (the key holder sees only v + r); the callback replaces each cts[i],
+ * in place, by a fresh encryption of the same slots at `level` with `scale`
+ * (the top of the chain). The server then subtracts each r. 0, or an
+ * hnnrt_status.
  */
-typedef int (*hnn_exec_refresh_fn)(void *user, hnnrt_ct *ct, unsigned level, double scale);
+typedef int (*hnn_exec_refresh_fn)(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale);
 
 /* A context for the plan's parameters and a fresh key set (secret, public,
  * relinearisation, and Galois keys for exactly the plan's rotation steps
@@ -104,7 +108,7 @@ void hnn_exec_server_free(hnn_exec_server *srv);
 void hnn_exec_server_set_refresh(hnn_exec_server *srv, hnn_exec_refresh_fn fn, void *user);
 /* The in-process key holder hnn_exec_run uses (user: hnn_exec_keys *); the
  * values it saw are recorded when keys->seen is set, for tests of the mask. */
-int hnn_exec_refresh_local(void *user, hnnrt_ct *ct, unsigned level, double scale);
+int hnn_exec_refresh_local(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale);
 
 /* One evaluation with a server made and freed for it. */
 int hnn_exec_eval(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_key *rk,

@@ -13,9 +13,10 @@
  *   relin-key.hnnrt    relinearisation key (server)
  *   galois-keys.hnnrt  the plan's rotation keys (server), when it rotates
  *
- * Refresh points: eval writes each masked ciphertext to
- * DIR/request-NNNNNN.hnnb and waits for DIR/reply-NNNNNN.hnnb, which
- * `hnnc refresh --keys KEYDIR DIR` (the key holder) writes; eval writes
+ * Refresh points: eval writes the masked ciphertexts of each refresh point
+ * to one DIR/request-NNNNNN.hnnb and waits for DIR/reply-NNNNNN.hnnb, which
+ * `hnnc refresh --keys KEYDIR DIR` (the key holder) writes with the same
+ * ciphertexts encrypted afresh: one round trip per point. eval writes
  * DIR/done when it has finished, and refresh then exits.
  */
 #include <errno.h>
@@ -516,14 +517,16 @@ hnn_eval_help(FILE *out)
           "galois-keys.hnnrt from KEYDIR, never a secret key: it refuses any file that holds\n"
           "one, and runs with the secret key absent.\n\n"
           "Plans with refresh points exchange masked ciphertexts with the key holder through\n"
-          "a directory: eval writes DIR/request-N.hnnb and waits for DIR/reply-N.hnnb, which\n"
+          "a directory, one round trip per refresh point: eval writes the point's ciphertexts\n"
+          "to DIR/request-N.hnnb and waits for DIR/reply-N.hnnb, which\n"
           "'hnnc refresh --keys KEYDIR DIR' writes (start it first, or alongside).\n\n"
           "options:\n"
           "  --keys KEYDIR        the evaluation keys\n"
           "  -i INPUTS            the input bundle\n"
           "  -o OUTPUTS           the output bundle\n"
           "  --refresh-dir DIR    the exchange directory for refresh points\n"
-          "  --timeout S          seconds to wait for each refresh reply (default 60)\n"
+          "  --timeout S          seconds to wait for each refresh reply, the key holder's\n"
+          "                       work on a whole refresh point included (default 60)\n"
           "  --threads T          runtime threads\n"
           "  --weights FILE       read the weights from FILE instead of the model's weights file\n"
           "  -h, --help           print this help\n",
@@ -538,10 +541,12 @@ typedef struct file_refresh {
     char err[512];
 } file_refresh;
 
-/* The server's side of a refresh through files: the masked ciphertext out,
- * the key holder's fresh encryption back into ct. */
+/* The server's side of a refresh point through files: its masked
+ * ciphertexts out in one request, the key holder's fresh encryptions back
+ * into cts from one reply, which must hold exactly n ciphertexts at the
+ * level and scale asked. */
 static int
-file_refresh_fn(void *user, hnnrt_ct *ct, unsigned level, double scale)
+file_refresh_fn(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale)
 {
     file_refresh *fr = user;
     char name[64];
@@ -552,12 +557,16 @@ file_refresh_fn(void *user, hnnrt_ct *ct, unsigned level, double scale)
     int st = HNNRT_ERR_ALLOC;
     if (!req_path || !rep_path)
         goto done;
+    st = HNNRT_ERR_ARG;
+    if (n == 0 || n > UINT32_MAX) {
+        snprintf(fr->err, sizeof fr->err, "a refresh point of %zu ciphertexts", n);
+        goto done;
+    }
     hnn_bundle_header bh = {.stage = HNN_BUNDLE_REFRESH_REQUEST, .fingerprint = hnnrt_context_fingerprint(fr->ctx),
-                            .groups = 1, .per_group = 1, .samples = 1, .group_samples = 1, .level = level,
+                            .groups = 1, .per_group = (uint32_t)n, .samples = 1, .group_samples = 1, .level = level,
                             .scale = scale};
-    hnnrt_ct *const one[1] = {ct};
     st = HNNRT_ERR_IO;
-    if (hnn_bundle_write(req_path, &bh, one, fr->err, sizeof fr->err))
+    if (hnn_bundle_write(req_path, &bh, cts, fr->err, sizeof fr->err))
         goto done;
     double start = keys_now_s();
     struct timespec nap = {0, 5 * 1000 * 1000};
@@ -573,13 +582,21 @@ file_refresh_fn(void *user, hnnrt_ct *ct, unsigned level, double scale)
     hnn_bundle b;
     if (hnn_bundle_read(rep_path, &b, fr->err, sizeof fr->err))
         goto done;
-    if (b.h.stage != HNN_BUNDLE_REFRESH_REPLY || b.n != 1 || b.h.fingerprint != hnnrt_context_fingerprint(fr->ctx)) {
+    if (b.h.stage != HNN_BUNDLE_REFRESH_REPLY || b.h.fingerprint != hnnrt_context_fingerprint(fr->ctx)) {
         snprintf(fr->err, sizeof fr->err, "%s: not a refresh reply for these keys", rep_path);
-    } else if ((st = hnn_bundle_ct(&b, 0, fr->ctx, ct, fr->err, sizeof fr->err)) == HNNRT_OK) {
-        if (hnnrt_ct_level(ct) != level || hnnrt_ct_scale(ct) != scale) {
-            snprintf(fr->err, sizeof fr->err, "%s: re-encrypted at level %u, not %u", rep_path, hnnrt_ct_level(ct),
-                     level);
-            st = HNNRT_ERR_LEVEL_MISMATCH;
+    } else if (b.h.groups != 1 || b.n != n) {
+        snprintf(fr->err, sizeof fr->err, "%s: %zu ciphertexts in %u groups; the request had %zu in 1", rep_path, b.n,
+                 b.h.groups, n);
+    } else {
+        st = HNNRT_OK;
+        for (size_t k = 0; st == HNNRT_OK && k < n; k++) {
+            if ((st = hnn_bundle_ct(&b, k, fr->ctx, cts[k], fr->err, sizeof fr->err)) != HNNRT_OK)
+                break;
+            if (hnnrt_ct_level(cts[k]) != level || hnnrt_ct_scale(cts[k]) != scale) {
+                snprintf(fr->err, sizeof fr->err, "%s: ciphertext %zu re-encrypted at level %u scale %a, not %u %a",
+                         rep_path, k, hnnrt_ct_level(cts[k]), hnnrt_ct_scale(cts[k]), level, scale);
+                st = HNNRT_ERR_LEVEL_MISMATCH;
+            }
         }
     }
     if (st == HNNRT_ERR_IO)
@@ -684,9 +701,9 @@ hnn_eval_run(int argc, char **argv)
     }
     if (ok) {
         status = HNN_EXIT_OK;
-        fprintf(stderr, "hnnc eval: %u evaluation%s in %.0f ms, %zu refresh round trip%s -> %s\n", in.h.groups,
-                in.h.groups == 1 ? "" : "s", (keys_now_s() - t0) * 1e3, stats.refreshes,
-                stats.refreshes == 1 ? "" : "s", o.out);
+        fprintf(stderr, "hnnc eval: %u evaluation%s in %.0f ms, %zu refresh round trip%s (%zu ciphertext%s) -> %s\n",
+                in.h.groups, in.h.groups == 1 ? "" : "s", (keys_now_s() - t0) * 1e3, stats.refresh_round_trips,
+                stats.refresh_round_trips == 1 ? "" : "s", stats.refreshes, stats.refreshes == 1 ? "" : "s", o.out);
     }
     for (uint32_t k = 0; cin && k < n_in; k++)
         hnnrt_ct_free(cin[k]);
@@ -845,15 +862,56 @@ hnn_refresh_help(FILE *out)
 {
     fputs("usage: hnnc refresh --keys KEYDIR DIR [--timeout S]\n\n"
           "The key holder's side of the refresh points of 'hnnc eval --refresh-dir DIR':\n"
-          "answers each DIR/request-N.hnnb (masked ciphertexts: the values plus a uniform mask\n"
-          "the server drew, so the key holder learns nothing of them) with DIR/reply-N.hnnb,\n"
-          "the same slots encrypted afresh at the level and scale the request names, until\n"
-          "eval writes DIR/done. Fails when no request comes for S seconds (default 60).\n\n"
+          "answers each DIR/request-N.hnnb (a refresh point's masked ciphertexts: the values\n"
+          "plus a uniform mask the server drew, so the key holder learns nothing of them)\n"
+          "with DIR/reply-N.hnnb, the same slots encrypted afresh at the level and scale the\n"
+          "request names, until eval writes DIR/done. Fails when no request comes for S\n"
+          "seconds (default 60).\n\n"
           "options:\n"
           "  --keys KEYDIR      reads params.hnnrt, secret-key.hnnrt and public-key.hnnrt\n"
           "  --timeout S        seconds to wait for the next request\n"
           "  -h, --help         print this help\n",
           out);
+}
+
+/* One refresh request: each of its masked ciphertexts decrypted and
+ * encrypted again at the level and scale it names, streamed into the reply
+ * one at a time (a request is a whole refresh point). 0, or an exit status
+ * with the message printed. */
+static int
+answer_refresh(hnn_exec_keys *keys, hnnrt_ct *ct, const char *req, const char *rep, size_t *answered)
+{
+    hnn_bundle b;
+    char err[512];
+    if (keys_read_bundle("refresh", req, keys->ctx, HNN_BUNDLE_REFRESH_REQUEST, 0, &b))
+        return HNN_EXIT_USER;
+    int rc = 0;
+    if (b.h.groups != 1 || b.h.level > hnnrt_context_max_level(keys->ctx) || !(b.h.scale > 0))
+        rc = keys_error("refresh", "%s: a refresh request of %u groups names level %u, scale %g", req, b.h.groups,
+                        b.h.level, b.h.scale);
+    hnn_bundle_header rh = b.h;
+    rh.stage = HNN_BUNDLE_REFRESH_REPLY;
+    hnn_bundle_writer *w = NULL;
+    if (rc == 0 && hnn_bundle_writer_open(&w, rep, &rh, err, sizeof err))
+        rc = keys_error("refresh", "%s", err);
+    for (size_t k = 0; rc == 0 && k < b.n; k++) {
+        hnnrt_status st;
+        if (hnn_bundle_ct(&b, k, keys->ctx, ct, err, sizeof err))
+            rc = keys_error("refresh", "%s: %s", req, err);
+        else if ((st = (hnnrt_status)hnn_exec_refresh_local(keys, &ct, 1, rh.level, rh.scale)) != HNNRT_OK)
+            rc = keys_error("refresh", "%s: ciphertext %zu: %s", req, k, hnnrt_status_message(st));
+        else if (hnn_bundle_writer_add(w, ct, err, sizeof err))
+            rc = keys_error("refresh", "%s", err);
+    }
+    if (rc == 0) {
+        *answered += b.n;
+        if (hnn_bundle_writer_close(w, err, sizeof err))
+            rc = keys_error("refresh", "%s", err);
+    } else {
+        hnn_bundle_writer_abort(w);
+    }
+    hnn_bundle_free(&b);
+    return rc;
 }
 
 static int
@@ -887,6 +945,7 @@ hnn_refresh_run(int argc, char **argv)
      * can have finished a plan with refresh points before this started. */
     remove(done);
     unsigned seq = 0;
+    size_t answered = 0;
     double last = keys_now_s();
     struct timespec nap = {0, 5 * 1000 * 1000};
     hnnrt_ct *ct = NULL;
@@ -895,7 +954,7 @@ hnn_refresh_run(int argc, char **argv)
         goto out;
     }
     for (;;) {
-        char name[64], err[512];
+        char name[64];
         snprintf(name, sizeof name, "request-%06u.hnnb", seq);
         char *req = keys_path(dir, name);
         snprintf(name, sizeof name, "reply-%06u.hnnb", seq);
@@ -921,32 +980,7 @@ hnn_refresh_run(int argc, char **argv)
             nanosleep(&nap, NULL);
             continue;
         }
-        hnn_bundle b;
-        bool ok = keys_read_bundle("refresh", req, keys.ctx, HNN_BUNDLE_REFRESH_REQUEST, 1, &b) == 0;
-        if (ok && (b.n != 1 || b.h.level > hnnrt_context_max_level(keys.ctx) || !(b.h.scale > 0))) {
-            keys_error("refresh", "%s: a refresh request names level %u, scale %g", req, b.h.level, b.h.scale);
-            hnn_bundle_free(&b);
-            ok = false;
-        }
-        if (ok && hnn_bundle_ct(&b, 0, keys.ctx, ct, err, sizeof err)) {
-            keys_error("refresh", "%s: %s", req, err);
-            hnn_bundle_free(&b);
-            ok = false;
-        }
-        if (ok) {
-            hnn_bundle_header rh = b.h;
-            rh.stage = HNN_BUNDLE_REFRESH_REPLY;
-            hnn_bundle_free(&b);
-            if ((st = (hnnrt_status)hnn_exec_refresh_local(&keys, ct, rh.level, rh.scale)) != HNNRT_OK) {
-                keys_error("refresh", "%s: %s", req, hnnrt_status_message(st));
-                ok = false;
-            }
-            hnnrt_ct *const one[1] = {ct};
-            if (ok && hnn_bundle_write(rep, &rh, one, err, sizeof err)) {
-                keys_error("refresh", "%s", err);
-                ok = false;
-            }
-        }
+        bool ok = answer_refresh(&keys, ct, req, rep, &answered) == 0;
         remove(req);
         free(req);
         free(rep);
@@ -957,7 +991,8 @@ hnn_refresh_run(int argc, char **argv)
     }
     hnnrt_ct_free(ct);
     if (status == HNN_EXIT_OK)
-        fprintf(stderr, "hnnc refresh: %u refresh%s answered\n", seq, seq == 1 ? "" : "es");
+        fprintf(stderr, "hnnc refresh: %u refresh request%s answered (%zu ciphertext%s)\n", seq, seq == 1 ? "" : "s",
+                answered, answered == 1 ? "" : "s");
 out:
     free(pp);
     free(done);

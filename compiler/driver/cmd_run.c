@@ -296,6 +296,7 @@ run_data(const hnn_plan *plan, const hnn_data *d, const run_opts *o, double *y, 
         r->st.decrypt_ms += st.decrypt_ms;
         r->st.evaluations += st.evaluations;
         r->st.refreshes += st.refreshes;
+        r->st.refresh_round_trips += st.refresh_round_trips;
         r->st.refresh_bytes += st.refresh_bytes;
         r->st.refresh_ms += st.refresh_ms;
         if (st.peak_live_ciphertexts > r->st.peak_live_ciphertexts)
@@ -412,8 +413,9 @@ print_text(const hnn_plan *plan, const hnn_data *d, const run_opts *o, const run
                             ? "; the plan's bounds assume none does (bounds intervals)" : "");
     }
     if (plan->n_refresh_points)
-        printf("refresh: %zu round trips with the key holder, %.2f MB exchanged, %.1f ms\n", r->st.refreshes,
-               (double)r->st.refresh_bytes / 1e6, r->st.refresh_ms);
+        printf("refresh: %zu round trip%s with the key holder (%zu ciphertext%s), %.2f MB exchanged, %.1f ms\n",
+               r->st.refresh_round_trips, r->st.refresh_round_trips == 1 ? "" : "s", r->st.refreshes,
+               r->st.refreshes == 1 ? "" : "s", (double)r->st.refresh_bytes / 1e6, r->st.refresh_ms);
     printf("peak memory: %.0f MB\n", r->peak_rss_mb);
 }
 
@@ -440,7 +442,8 @@ print_json(const hnn_plan *plan, const hnn_data *d, const run_result *r)
     json_number(stdout, "amortised_ms_per_sample", r->st.eval_ms / (double)r->samples, false);
     json_number(stdout, "encrypt_ms", r->st.encrypt_ms, false);
     json_number(stdout, "decrypt_ms", r->st.decrypt_ms, false);
-    printf("  \"refresh_round_trips\": %zu,\n  \"refresh_bytes\": %zu,\n", r->st.refreshes, r->st.refresh_bytes);
+    printf("  \"refresh_round_trips\": %zu,\n  \"refresh_ciphertexts\": %zu,\n  \"refresh_bytes\": %zu,\n",
+           r->st.refresh_round_trips, r->st.refreshes, r->st.refresh_bytes);
     printf("  \"labelled\": %zu,\n  \"classes\": [", r->labelled);
     for (uint32_t i = 0; i < d->n_class_names; i++) {
         json_string(stdout, d->class_names[i]);

@@ -251,6 +251,17 @@ hnn_hir_linear_group_end(const hnn_hir *h, uint32_t first)
     return end;
 }
 
+uint32_t
+hnn_hir_refresh_point_end(const hnn_hir *h, uint32_t first)
+{
+    const hnn_hir_node *f = &h->nodes[first];
+    uint32_t end = first + 1;
+    while (end < h->n_nodes && h->nodes[end].op == HNN_HIR_REFRESH && h->nodes[end].tir == f->tir &&
+           h->nodes[end].level == f->level && h->nodes[end].scale == f->scale && h->nodes[end].a < first)
+        end++;
+    return end;
+}
+
 void
 hnn_hir_linear_group_build(const hnn_hir *h, uint32_t first, hnn_arena *arena, uint32_t *mark,
                            hnn_hir_linear_group *g)

@@ -189,6 +189,16 @@ hnn_hir_cost_level(const hnn_hir_node *n)
  */
 uint32_t hnn_hir_linear_group_end(const hnn_hir *h, uint32_t first);
 
+/*
+ * Consecutive REFRESH nodes that back ends hand to the key holder in one
+ * call, one round trip (a refresh point: hnn_plan_insert_refresh emits a
+ * point's nodes together): the end (exclusive) of the run starting at
+ * REFRESH node `first` — the following REFRESH nodes of the same tensor-IR
+ * node, level and scale whose operands precede `first` (each is masked
+ * before any comes back).
+ */
+uint32_t hnn_hir_refresh_point_end(const hnn_hir *h, uint32_t first);
+
 /* A group as the runtime takes it: the rows [first, end) over the group's
  * distinct operands in[0 .. n_in), in order of first use; row r's terms
  * are row_start[r] .. row_start[r + 1] - 1, reading in[col[t]] with

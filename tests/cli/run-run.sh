@@ -69,8 +69,17 @@ else
     fail run-json-values
 fi
 case_ run-limit 0 '"samples": 3,' "$HNNC" run "$DIR/small.hnn" --data "$DATA" --json --limit 3
-case_ run-batch-refresh 0 '"refresh_round_trips": [1-9]' "$HNNC" run "$DIR/deep.hnn" --data "$DATA" --json --outputs "$TMP/run-deep.csv"
+# deep.hnn: 3 refresh points of 3 ciphertexts (after s1, s2, s3); the 16
+# samples are one evaluation. One round trip per point, all its ciphertexts.
+case_ run-batch-refresh 0 '"refresh_round_trips": 3,' "$HNNC" run "$DIR/deep.hnn" --data "$DATA" --json --outputs "$TMP/run-deep.csv"
+if grep -q '"refresh_ciphertexts": 9,' "$TMP/out"; then pass run-batch-refresh-ciphertexts; else fail run-batch-refresh-ciphertexts; fi
 case_ run-batch-text 0 "per sample amortised" "$HNNC" run "$DIR/deep.hnn" --data "$DATA"
+if grep -q "^refresh: 3 round trips with the key holder (9 ciphertexts), " "$TMP/out"; then
+    pass run-batch-refresh-text
+else
+    fail run-batch-refresh-text
+    grep refresh "$TMP/out"
+fi
 
 # ---------------------------------------------------------------- client/server on files
 K=$TMP/keys
@@ -102,12 +111,47 @@ mkdir "$TMP/x" "$TMP/server"
 cp "$KD/params.hnnrt" "$KD/relin-key.hnnrt" "$TMP/server/"
 "$HNNC" refresh --keys "$KD" "$TMP/x" --timeout 30 >"$TMP/refresh.log" 2>&1 &
 rpid=$!
-case_ eval-refresh-files 0 "refresh round trips" "$HNNC" eval "$DIR/deep.hnn" --keys "$TMP/server" -i "$TMP/in-deep.hnnb" -o "$TMP/out-deep.hnnb" --refresh-dir "$TMP/x" --timeout 30
-if wait "$rpid" && grep -q "refreshes answered" "$TMP/refresh.log"; then pass refresh-exits; else fail refresh-exits; cat "$TMP/refresh.log"; fi
+case_ eval-refresh-files 0 "3 refresh round trips (9 ciphertexts)" "$HNNC" eval "$DIR/deep.hnn" --keys "$TMP/server" -i "$TMP/in-deep.hnnb" -o "$TMP/out-deep.hnnb" --refresh-dir "$TMP/x" --timeout 30
+if wait "$rpid" && grep -q "3 refresh requests answered (9 ciphertexts)" "$TMP/refresh.log"; then pass refresh-exits; else fail refresh-exits; cat "$TMP/refresh.log"; fi
 check decrypt-deep "$HNNC" decrypt "$DIR/deep.hnn" --keys "$KD" -i "$TMP/out-deep.hnnb" -o "$TMP/dec-deep.csv"
 if same_outputs "$TMP/dec-deep.csv" "$TMP/run-deep.csv"; then pass roundtrip-refresh-matches-run; else fail roundtrip-refresh-matches-run; fi
 mkdir "$TMP/y"
 case_ eval-refresh-timeout 1 "no reply from the key holder" "$HNNC" eval "$DIR/deep.hnn" --keys "$KD" -i "$TMP/in-deep.hnnb" -o "$TMP/o.hnnb" --refresh-dir "$TMP/y" --timeout 1
+
+# A hostile key holder: replies made from eval's first request (the point's
+# 3 masked ciphertexts), each refused with a reason and without a hang.
+# fake_reply DIR EDIT: waits for DIR/request-000000.hnnb, copies it, runs
+# EDIT on the copy and renames it to DIR/reply-000000.hnnb.
+fake_reply() {
+    d=$1 edit=$2 i=0
+    while [ ! -f "$d/request-000000.hnnb" ] && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
+    cp "$d/request-000000.hnnb" "$d/fake" && $edit "$d/fake" && mv "$d/fake" "$d/reply-000000.hnnb"
+}
+as_reply() { printf '\004' | dd of="$1" bs=1 seek=6 conv=notrunc 2>/dev/null; }
+# the reply stage, one ciphertext less than the request (all 3 are the same size)
+short_reply() {
+    as_reply "$1"
+    size=$(wc -c <"$1")
+    head -c $((48 + 2 * ((size - 48) / 3))) "$1" >"$1.cut" && mv "$1.cut" "$1"
+    printf '\002' | dd of="$1" bs=1 seek=20 conv=notrunc 2>/dev/null
+}
+garbage_reply() { printf 'HNNB garbage' >"$1"; }
+hostile() {
+    name=$1 edit=$2 pattern=$3
+    mkdir "$TMP/$name"
+    fake_reply "$TMP/$name" "$edit" &
+    fpid=$!
+    case_ "$name" 1 "$pattern" "$HNNC" eval "$DIR/deep.hnn" --keys "$TMP/server" -i "$TMP/in-deep.hnnb" -o "$TMP/o.hnnb" --refresh-dir "$TMP/$name" --timeout 30
+    wait "$fpid"
+}
+hostile refresh-reply-is-the-request true "not a refresh reply for these keys"
+hostile refresh-reply-not-reencrypted as_reply "ciphertext 0 re-encrypted at level 1 scale .*, not 3 0x1p+40"
+hostile refresh-reply-short short_reply "2 ciphertexts in 1 groups; the request had 3 in 1"
+hostile refresh-reply-garbage garbage_reply "truncated"
+# and the key holder's side: a request that is not one is refused, not waited on
+mkdir "$TMP/req"
+printf 'garbage' >"$TMP/req/request-000000.hnnb"
+case_ refresh-garbage-request 1 "not a ciphertext bundle" "$HNNC" refresh --keys "$KD" "$TMP/req" --timeout 5
 
 # ---------------------------------------------------------------- corrupted files
 head -c 1000 "$TMP/out.hnnb" >"$TMP/cut.hnnb"

@@ -65,6 +65,7 @@ deep_network_runs_with_refreshes(void **state)
     double *scratch = malloc(scratch_len * sizeof *scratch), *want = malloc(8 * sizeof *want);
     double x[SAMPLES * 3], y[SAMPLES * 2];
     double seen[RUNS * 64], truth[RUNS * 64];
+    bool same_point[RUNS * 64]; /* seen[i] came in the same round trip as seen[i - 1] */
     size_t n_pairs = 0;
     uint64_t seed = 7;
     double max_err = 0;
@@ -77,6 +78,9 @@ deep_network_runs_with_refreshes(void **state)
         hnn_exec_stats st;
         if (hnn_exec_run(plan, &keys, x, SAMPLES, y, &st, err, sizeof err) != 0)
             fail_msg("run: %s", err);
+        /* One round trip per refresh point, carrying all its ciphertexts. */
+        assert_int_equal(st.evaluations, 1);
+        assert_int_equal(st.refresh_round_trips, plan->n_refresh_points);
         assert_int_equal(st.refreshes, plan->refresh_ciphertexts);
         /* The true values the key holder would have seen without the mask:
          * slot 0 is sample 0; each refreshed ciphertext is one element of a
@@ -95,6 +99,7 @@ deep_network_runs_with_refreshes(void **state)
             for (uint32_t q = 0; q < i; q++)
                 j += h->nodes[q].op == HNN_HIR_REFRESH && h->nodes[q].tir == t;
             truth[n_pairs + k] = scratch[off + j];
+            same_point[n_pairs + k] = i > 0 && h->nodes[i - 1].op == HNN_HIR_REFRESH && h->nodes[i - 1].tir == t;
             k++;
         }
         n_pairs += keys.n_seen;
@@ -135,6 +140,19 @@ deep_network_runs_with_refreshes(void **state)
     assert_true(n_pairs >= 100);
     assert_true(fabs(corr) < 0.3);
     assert_true(sqrt(sss / (double)n_pairs) > 1000 * max_true);
+    /* Each ciphertext of a round trip has a mask of its own: two of one
+     * point differ by far more than their true values can (with one mask
+     * for all, by at most 2 max_true). */
+    size_t within = 0, close = 0;
+    for (size_t i = 1; i < n_pairs; i++)
+        if (same_point[i]) {
+            within++;
+            close += fabs(seen[i] - seen[i - 1]) <= 1000 * max_true;
+        }
+    print_message("  %zu pairs of values in one round trip, %zu of them within 1000 max_true of each other\n", within,
+                  close);
+    assert_true(within >= 50);
+    assert_true(close * 20 < within);
     free(scratch);
     free(want);
     hnn_exec_keys_free(&keys);
@@ -355,7 +373,8 @@ deep_relu_network_runs_within_its_estimate(void **state)
         hnn_exec_stats st;
         if (hnn_exec_run(plan, &keys, x, SAMPLES, y, &st, err, sizeof err) != 0)
             fail_msg("run: %s", err);
-        assert_int_equal(st.refreshes, plan->refresh_ciphertexts);
+        assert_int_equal(st.refresh_round_trips, plan->n_refresh_points * st.evaluations);
+        assert_int_equal(st.refreshes, plan->refresh_ciphertexts * st.evaluations);
         for (size_t s = 0; s < SAMPLES; s++) {
             hnn_tir_eval(plan->tir, x + DEEP_WIDTH * s, want, scratch);
             for (int o = 0; o < DEEP_OUT; o++)
@@ -473,6 +492,104 @@ refresh_insertion_groups_a_layer(void **state)
         assert_int_equal(h->outputs[0], 6);
         hnn_arena_free(arena);
     }
+}
+
+/* A key holder for key_holder_answers_are_checked: honest (mode 0), one
+ * that re-encrypts a level too low (1), or one that fails (2). */
+typedef struct key_holder {
+    hnn_exec_keys *keys;
+    int mode;
+    size_t calls, cts;
+} key_holder;
+
+static int
+test_key_holder(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale)
+{
+    key_holder *k = user;
+    k->calls++;
+    k->cts += n;
+    for (size_t i = 0; i < n; i++)
+        for (size_t j = 0; j < i; j++)
+            assert_true(cts[i] != cts[j]);
+    if (k->mode == 2)
+        return HNNRT_ERR_IO;
+    return hnn_exec_refresh_local(k->keys, cts, n, k->mode == 1 ? level - 1 : level, scale);
+}
+
+/* The server hands each refresh point to the key holder in one call, and
+ * checks what comes back: a ciphertext at another level, or a failure, stops
+ * the evaluation at that point with its nodes named; without a key holder a
+ * plan with refresh points does not run. The same server then evaluates
+ * again. */
+static void
+key_holder_answers_are_checked(void **state)
+{
+    (void)state;
+    planned p = plan_text(deep_model);
+    const hnn_plan *plan = p.plan;
+    const hnn_hir *h = plan->hir;
+    hnn_exec_keys keys;
+    char err[512];
+    if (hnn_exec_keys_new(plan, &keys, err, sizeof err) != 0)
+        fail_msg("keys: %s", err);
+    size_t slots = hnnrt_context_slots(keys.ctx);
+    double *buf = malloc(slots * sizeof *buf);
+    for (size_t i = 0; i < slots; i++)
+        buf[i] = 0.25;
+    hnnrt_encoder *enc;
+    hnnrt_encryptor *encr;
+    hnnrt_pt *pt;
+    assert_int_equal(hnnrt_encoder_new(keys.ctx, &enc), HNNRT_OK);
+    assert_int_equal(hnnrt_encryptor_new(keys.ctx, keys.pk, NULL, &encr), HNNRT_OK);
+    assert_int_equal(hnnrt_pt_new(keys.ctx, &pt), HNNRT_OK);
+    assert_int_equal(hnnrt_encode(enc, pt, buf, slots, plan->level_scale[h->top_level], h->top_level), HNNRT_OK);
+    hnnrt_ct *in[3], *out[2] = {NULL, NULL};
+    assert_int_equal(plan->ciphertexts_in, 3);
+    for (int k = 0; k < 3; k++) {
+        assert_int_equal(hnnrt_ct_new(keys.ctx, &in[k]), HNNRT_OK);
+        assert_int_equal(hnnrt_encrypt(encr, in[k], pt), HNNRT_OK);
+    }
+    hnn_exec_server *srv;
+    if (hnn_exec_server_new(plan, keys.ctx, keys.rk, keys.gk, &srv, err, sizeof err) != 0)
+        fail_msg("server: %s", err);
+    assert_int_equal(hnn_exec_server_eval(srv, in, out, NULL, err, sizeof err), HNNRT_ERR_MISSING_KEY);
+    print_message("  no key holder: %s\n", err);
+    assert_non_null(strstr(err, " refresh: "));
+    static const char *const said[] = {NULL, "the key holder returned ciphertext 0 of 3 at level",
+                                       "the key holder's refresh failed"};
+    static const int status[] = {HNNRT_OK, HNNRT_ERR_LEVEL_MISMATCH, HNNRT_ERR_IO};
+    for (int mode = 2; mode >= 0; mode--) {
+        key_holder kh = {&keys, mode, 0, 0};
+        hnn_exec_server_set_refresh(srv, test_key_holder, &kh);
+        hnn_exec_stats st = {0};
+        err[0] = '\0';
+        assert_int_equal(hnn_exec_server_eval(srv, in, out, &st, err, sizeof err), status[mode]);
+        assert_int_equal(st.refresh_round_trips, kh.calls);
+        assert_int_equal(st.refreshes, kh.cts);
+        if (mode) {
+            print_message("  key holder %d: %s\n", mode, err);
+            assert_int_equal(kh.calls, 1);
+            assert_int_equal(kh.cts, 3);
+            assert_non_null(strstr(err, "..%"));
+            assert_non_null(strstr(err, said[mode]));
+            continue;
+        }
+        assert_int_equal(kh.calls, plan->n_refresh_points);
+        assert_int_equal(kh.cts, plan->refresh_ciphertexts);
+        for (int k = 0; k < 2; k++) {
+            hnnrt_ct_free(out[k]);
+            out[k] = NULL;
+        }
+    }
+    hnn_exec_server_free(srv);
+    for (int k = 0; k < 3; k++)
+        hnnrt_ct_free(in[k]);
+    hnnrt_pt_free(pt);
+    hnnrt_encryptor_free(encr);
+    hnnrt_encoder_free(enc);
+    free(buf);
+    hnn_exec_keys_free(&keys);
+    planned_free(&p);
 }
 
 /* Deeper still, the sound bounds overflow a double before simplification
@@ -613,6 +730,7 @@ main(void)
         cmocka_unit_test(refresh_masks_are_sized_in_the_circuits_units),
         cmocka_unit_test(refresh_points_are_one_run_each),
         cmocka_unit_test(refresh_insertion_groups_a_layer),
+        cmocka_unit_test(key_holder_answers_are_checked),
         cmocka_unit_test(deep_relu_network_runs_within_its_estimate),
         cmocka_unit_test(bounds_that_overflow_a_double_take_the_assumption),
         cmocka_unit_test(long_chains_keep_their_scales),

@@ -90,7 +90,8 @@ fi
 # The deep MLP's plan: N = 2^14 and ten refresh points of 64 ciphertexts. Its
 # batch-packed evaluation (8192 images, about a minute) is `make example-deep`;
 # here the same network and weights run in vector packing, one ciphertext per
-# image through the ten refreshes, on 2 test images (a few seconds).
+# image through the ten refreshes, on 2 test images (a few seconds): one
+# round trip with the key holder per refresh point and evaluation, 10 x 2.
 D=examples/deep
 if (cd "$D" && "$HNNC" report deep.hnn) >"$TMP/report" 2>"$TMP/log" &&
     grep -q "^parameters: N = 2^14 (8192 slots)" "$TMP/report" &&
@@ -105,6 +106,7 @@ if "$HNNC" run "$TMP/deep-vector.hnn" --weights "$D/deep.weights.json" --data "$
     --labels "$D/data/t10k-labels-idx1-ubyte.gz" --limit 2 --json >"$TMP/json" 2>"$TMP/log" &&
     grep -q '"packing": "vector",' "$TMP/json" && grep -q '"agreement": 1,' "$TMP/json" &&
     grep -q '"accuracy_encrypted": 1,' "$TMP/json" && grep -q '"refresh_round_trips": 20,' "$TMP/json" &&
+    grep -q '"refresh_ciphertexts": 20,' "$TMP/json" &&
     grep -q '"interval_samples_outside": 0,' "$TMP/json" &&
     awk -F': ' '/"precision_bits_measured"/ { exit !($2 + 0 >= 12) }' "$TMP/json"; then
     pass deep-encrypted-2-images
