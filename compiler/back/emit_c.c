@@ -78,8 +78,13 @@ typedef struct emit {
     uint32_t *group_of;  /* per node: the group a LINEAR node starts, or NONE */
     uint32_t max_lin_in, max_lin_rows;
     uint32_t ops;        /* nodes but the inputs */
-    uint32_t calls;      /* runtime calls: ops less the LINEAR nodes that are not first in their group */
-    uint32_t n_refresh;
+    uint32_t calls;      /* runtime calls: ops less the LINEAR nodes that are not first in their group,
+                            plus one round trip per refresh point */
+    uint32_t n_refresh;  /* REFRESH nodes: the ciphertexts refreshed per evaluation */
+    uint32_t n_points;   /* refresh points: runs of REFRESH nodes, one round trip each */
+    uint32_t max_point;  /* the most ciphertexts one round trip carries */
+    uint32_t *point_first; /* per REFRESH node: the first node of its point */
+    uint32_t *point_end; /* per REFRESH node: the end of its point */
     bool relin;
     uint64_t checksum;
 } emit;
@@ -259,6 +264,26 @@ analyse(emit *e, char *err, size_t err_len)
         e->calls -= g->end - g->first - 1;
         i = g->end;
     }
+    /* Refresh points: as the executor, one round trip of the key holder's
+     * per run of hnn_hir_refresh_point_end. */
+    e->point_first = hnn_arena_array(a, n + 1, sizeof *e->point_first);
+    e->point_end = hnn_arena_array(a, n + 1, sizeof *e->point_end);
+    for (uint32_t i = 0; i < n;) {
+        if (h->nodes[i].op != HNN_HIR_REFRESH) {
+            i++;
+            continue;
+        }
+        uint32_t end = hnn_hir_refresh_point_end(h, i);
+        for (uint32_t r = i; r < end; r++) {
+            e->point_first[r] = i;
+            e->point_end[r] = end;
+        }
+        e->n_points++;
+        if (end - i > e->max_point)
+            e->max_point = end - i;
+        i = end;
+    }
+    e->calls += e->n_points;
     for (uint32_t p = 0; p < h->n_pts; p++) {
         e->pt_off[p] = NONE;
         e->enc_head[p] = NONE;
@@ -336,9 +361,15 @@ analyse(emit *e, char *err, size_t err_len)
         } else {
             e->loc[i] = LOC_REG;
             e->idx[i] = n_free ? free_regs[--n_free] : e->n_regs++;
-            if (e->last[i] == NONE) /* read by nothing: its register serves the next node */
+            /* Read by nothing: its register serves the next node — but a
+             * point's ciphertexts all go to the key holder together. */
+            if (e->last[i] == NONE && x->op != HNN_HIR_REFRESH)
                 free_regs[n_free++] = e->idx[i];
         }
+        if (x->op == HNN_HIR_REFRESH && i + 1 == e->point_end[i])
+            for (uint32_t r = e->point_first[i]; r <= i; r++)
+                if (e->loc[r] == LOC_REG && e->last[r] == NONE)
+                    free_regs[n_free++] = e->idx[r];
         if (x->op == HNN_HIR_ROTATE) {
             if (e->rot_users[x->a] < 2) {
                 e->rot_mode[i] = ROT_PLAIN;
@@ -509,15 +540,17 @@ c_text(hnn_arena *arena, const char *s)
     return o;
 }
 
-/* "8 mul_pt, 4 rotate (3 hoisted), 1 rescale, 8 add" for the nodes of a run. */
+/* "8 mul_pt, 4 rotate (3 hoisted), 1 rescale, 8 add" for the nodes of a run;
+ * refreshes with their round trips, "64 refresh (1 round trip)". */
 static void
 op_counts(sbuf *b, const emit *e, const run *r)
 {
     uint64_t c[HNN_HIR__COUNT] = {0};
-    uint32_t hoisted = 0;
+    uint32_t hoisted = 0, points = 0;
     for (uint32_t i = r->first; i < r->end; i++) {
         c[e->h->nodes[i].op]++;
         hoisted += e->h->nodes[i].op == HNN_HIR_ROTATE && e->rot_mode[i] != ROT_PLAIN;
+        points += e->h->nodes[i].op == HNN_HIR_REFRESH && e->point_first[i] == i;
     }
     bool first = true;
     for (int op = 0; op < HNN_HIR__COUNT; op++) {
@@ -526,6 +559,8 @@ op_counts(sbuf *b, const emit *e, const run *r)
         sb_printf(b, "%s%llu %s", first ? "" : ", ", (unsigned long long)c[op], hnn_hir_op_name((hnn_hir_op)op));
         if (op == HNN_HIR_ROTATE && hoisted)
             sb_printf(b, " (%u hoisted)", hoisted);
+        if (op == HNN_HIR_REFRESH)
+            sb_printf(b, " (%u round trip%s)", points, points == 1 ? "" : "s");
         first = false;
     }
 }
@@ -603,9 +638,9 @@ write_header(sbuf *b, const emit *e)
               vector ? "vector" : "batch", p->depth, e->ops, s->log_n, p->n_data_primes, p->n_special_primes,
               p->precision ? p->precision->precision_bits : 0.0, p->precision ? p->precision->max_abs_error : 0.0);
     if (e->n_refresh)
-        sb_printf(b, " * The key holder refreshes %llu ciphertexts per evaluation (masked: it sees each value\n"
-                     " * hidden to within 2^-%u).\n",
-                  (unsigned long long)p->refresh_ciphertexts, p->refresh_hiding_bits);
+        sb_printf(b, " * The key holder refreshes %u ciphertexts per evaluation in %u round trip%s, one per\n"
+                     " * refresh point (masked: it sees each value hidden to within 2^-%u).\n",
+                  e->n_refresh, e->n_points, e->n_points == 1 ? "" : "s", p->refresh_hiding_bits);
     sb_printf(b, " *\n * Client (key holder): %s_context_new, %s_keygen, %s_client_new, %s_encrypt,\n"
                  " * %s_decrypt, %s_client_refresh. Server: %s_server_new, %s_evaluate, %s_server_free.\n */\n\n",
               N, N, N, N, N, N, N, N, N);
@@ -629,8 +664,12 @@ write_header(sbuf *b, const emit *e)
     snprintf(v, sizeof v, "%u", h->top_level);
     define(b, e, "TOP_LEVEL", v, "level and scale of the inputs");
     define(b, e, "INPUT_SCALE", hex(x1, p->level_scale[h->top_level]), NULL);
+    snprintf(v, sizeof v, "%u", e->n_points);
+    define(b, e, "REFRESHES", v, "refresh points: key holder callbacks per evaluation");
     snprintf(v, sizeof v, "%u", e->n_refresh);
-    define(b, e, "REFRESHES", v, "refresh points: key holder callbacks");
+    define(b, e, "REFRESH_CIPHERTEXTS", v, "ciphertexts they carry in all");
+    snprintf(v, sizeof v, "%u", e->max_point);
+    define(b, e, "REFRESH_MAX", v, "the most in one callback");
     define(b, e, "HAS_SOFTARGMAX", softargmax ? "1" : "0", NULL);
     snprintf(v, sizeof v, "%.1f", p->precision ? p->precision->precision_bits : 0.0);
     define(b, e, "PRECISION_BITS", v, "estimated, at the output");
@@ -734,18 +773,20 @@ write_header(sbuf *b, const emit *e)
         sb_printf(b, "/* probs = softmax(logits / T), T = %s; probs MAY alias logits. */\n"
                      "void %s_softargmax(const double *logits, double *probs);\n",
                   lit(x1, p->tir->output->u.softargmax.temperature), N);
-    sb_printf(b, "/* The key holder's side of a refresh (a %s_refresh_fn; user: the %s_client *):\n"
-                 " * decrypts the masked ciphertext and encrypts it again at (level, scale). */\n"
-                 "int %s_client_refresh(void *user, hnnrt_ct *ct, unsigned level, double scale);\n\n",
+    sb_printf(b, "/* The key holder's side of a refresh point (a %s_refresh_fn; user: the %s_client *):\n"
+                 " * decrypts each of the n masked ciphertexts and encrypts it again at (level, scale). */\n"
+                 "int %s_client_refresh(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale);\n\n",
               N, N, N);
 
     /* Server. */
     sb_printf(b, "/* ---------------------------------------------------------------- server: %s_server.c */\n\n", N);
-    sb_printf(b, "/*\n * A refresh callback: ct encrypts v + r for a uniform mask r the server drew; the key\n"
-                 " * holder replaces ct, in place, by a fresh encryption of the same slots at level and\n"
-                 " * scale; the server then subtracts r. Returns 0 or an hnnrt_status.\n */\n"
-                 "typedef int (*%s_refresh_fn)(void *user, hnnrt_ct *ct, unsigned level, double scale);\n\n",
-              N);
+    sb_printf(b, "/*\n * A refresh callback, one call (one round trip) per refresh point: cts[0..n) are the\n"
+                 " * point's ciphertexts (n <= %s_REFRESH_MAX), each encrypting v + r for a uniform mask r\n"
+                 " * of its own that the server drew; the key holder replaces each, in place, by a fresh\n"
+                 " * encryption of the same slots at level and scale; the server then subtracts each r.\n"
+                 " * Returns 0 or an hnnrt_status.\n */\n"
+                 "typedef int (*%s_refresh_fn)(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale);\n\n",
+              U, N);
     sb_printf(b, "typedef struct %s_server %s_server;\n\n", N, N);
     sb_printf(b, "/*\n * The evaluator: checks ctx and the keys (rk%s, Galois keys for %u rotation%s%s),\n"
                  " * %s and encodes the circuit's %u plaintexts once, at the level\n"
@@ -987,17 +1028,24 @@ write_client(sbuf *b, const emit *e)
                   N, U, U);
     sb_puts(b, "    return st;\n}\n\n");
     /* Refresh. */
-    sb_printf(b, "/* The server masked every slot before handing ct over: what is decrypted\n"
-                 " * here is v + r, and it is wiped once encrypted again. */\n"
-                 "int\n%s_client_refresh(void *user, hnnrt_ct *ct, unsigned level, double scale)\n{\n"
-                 "    %s_client *c = user;\n    if (!c || !ct)\n        return HNNRT_ERR_ARG;\n"
-                 "    hnnrt_status st = hnnrt_decrypt(c->dec, c->pt, ct);\n"
-                 "    if (st == HNNRT_OK)\n        st = hnnrt_decode_complex(c->enc, c->pt, c->re, c->im, c->slots);\n"
-                 "    if (st == HNNRT_OK)\n        st = hnnrt_encode_complex(c->enc, c->pt, c->re, c->im, c->slots, scale, level);\n"
-                 "    if (st == HNNRT_OK)\n        st = hnnrt_encrypt(c->encr, ct, c->pt);\n"
-                 "    sodium_memzero(c->re, c->slots * sizeof *c->re);\n"
-                 "    sodium_memzero(c->im, c->slots * sizeof *c->im);\n"
-                 "    if (st != HNNRT_OK)\n        client_failed(c, st, \"refresh: %%s\", hnnrt_status_message(st));\n"
+    sb_printf(b, "/* A refresh point, all its ciphertexts in one call. The server masked every\n"
+                 " * slot of each before handing them over: what is decrypted here is v + r,\n"
+                 " * and it is wiped once encrypted again. */\n"
+                 "int\n%s_client_refresh(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale)\n{\n"
+                 "    %s_client *c = user;\n    if (!c || !cts)\n        return HNNRT_ERR_ARG;\n"
+                 "    hnnrt_status st = HNNRT_OK;\n    size_t k = 0;\n"
+                 "    for (; k < n && st == HNNRT_OK; k++) {\n"
+                 "        if (!cts[k]) {\n            st = HNNRT_ERR_ARG;\n            break;\n        }\n"
+                 "        st = hnnrt_decrypt(c->dec, c->pt, cts[k]);\n"
+                 "        if (st == HNNRT_OK)\n            st = hnnrt_decode_complex(c->enc, c->pt, c->re, c->im, c->slots);\n"
+                 "        if (st == HNNRT_OK)\n"
+                 "            st = hnnrt_encode_complex(c->enc, c->pt, c->re, c->im, c->slots, scale, level);\n"
+                 "        if (st == HNNRT_OK)\n            st = hnnrt_encrypt(c->encr, cts[k], c->pt);\n"
+                 "        sodium_memzero(c->re, c->slots * sizeof *c->re);\n"
+                 "        sodium_memzero(c->im, c->slots * sizeof *c->im);\n"
+                 "        if (st != HNNRT_OK)\n            break;\n    }\n"
+                 "    if (st != HNNRT_OK)\n"
+                 "        client_failed(c, st, \"refresh: ciphertext %%zu of %%zu: %%s\", k, n, hnnrt_status_message(st));\n"
                  "    return (int)st;\n}\n",
               N, N);
 }
@@ -1144,8 +1192,10 @@ write_server_common(sbuf *b, const emit *e)
                   U, U, U);
     sb_puts(b, "    size_t slots;\n");
     if (e->n_refresh)
-        sb_puts(b, "    double *mask;            /* the current refresh's mask, one value per slot */\n"
-                   "    uint64_t *mask_bits;\n    hnnrt_pt *mask_pt;\n");
+        sb_printf(b, "    double *mask;            /* the current refresh point's masks, slots values each */\n"
+                     "    uint64_t *mask_bits;     /* the bits one mask is drawn from */\n    hnnrt_pt *mask_pt;\n"
+                     "    hnnrt_ct *refresh_ct[%s_REFRESH_MAX]; /* the point's ciphertexts, handed over at once */\n",
+                  U);
     sb_printf(b, "    %s_refresh_fn refresh;\n    void *refresh_user;\n    char error[256];\n};\n\n", N);
 
     sb_printf(b, "static hnnrt_status failed(%s_server *s, hnnrt_status st, const char *fmt, ...)\n"
@@ -1166,33 +1216,45 @@ write_server_common(sbuf *b, const emit *e)
 
     if (e->n_refresh) {
         sb_printf(b,
-                  "/*\n * Masked refresh: out = Refresh(a + r) - r, r uniform in [-bound, bound] per slot\n"
-                  " * (the bound is the planner's: large enough to hide a's values statistically,\n"
-                  " * small enough for the precision). r is added at a's level and scale, removed\n"
-                  " * at the refreshed ciphertext's, both encoded from the same doubles, then wiped.\n */\n"
-                  "static hnnrt_status\nrefresh_masked(%s_server *s, hnnrt_ct *out, const hnnrt_ct *a, double bound, unsigned level,\n"
-                  "               double scale)\n{\n"
-                  "    hnnrt_status st;\n"
+                  "/*\n * Masked refresh, one round trip with the key holder per refresh point:\n"
+                  " * out = Refresh(a + r) - r for each of the point's values a. refresh_mask: value k\n"
+                  " * gets a mask of its own, r uniform in [-bound, bound] per slot (the planner's\n"
+                  " * bound: large enough to hide a's values statistically, small enough for the\n"
+                  " * precision), added at a's level and scale. refresh_point: the point's n masked\n"
+                  " * ciphertexts to the key holder in one call; each comes back at (level, scale)\n"
+                  " * and loses its mask, encoded there from the same doubles. The masks are wiped.\n */\n"
+                  "static void\nwipe_masks(%s_server *s, size_t n)\n{\n"
+                  "    sodium_memzero(s->mask, n * s->slots * sizeof *s->mask);\n"
+                  "    sodium_memzero(s->mask_bits, s->slots * sizeof *s->mask_bits);\n}\n\n"
+                  "static hnnrt_status\nrefresh_mask(%s_server *s, unsigned k, hnnrt_ct *out, const hnnrt_ct *a, double bound)\n{\n"
+                  "    double *mask = s->mask + (size_t)k * s->slots;\n"
                   "    randombytes_buf(s->mask_bits, s->slots * sizeof *s->mask_bits);\n"
                   "    for (size_t i = 0; i < s->slots; i++) /* uniform in [-1, 1), 52 bits */\n"
-                  "        s->mask[i] = bound * ((double)(s->mask_bits[i] >> 11) * 0x1p-52 - 1.0);\n"
-                  "    st = hnnrt_encode(s->enc, s->mask_pt, s->mask, s->slots, hnnrt_ct_scale(a), hnnrt_ct_level(a));\n"
+                  "        mask[i] = bound * ((double)(s->mask_bits[i] >> 11) * 0x1p-52 - 1.0);\n"
+                  "    hnnrt_status st = hnnrt_encode(s->enc, s->mask_pt, mask, s->slots, hnnrt_ct_scale(a), hnnrt_ct_level(a));\n"
                   "    if (st == HNNRT_OK)\n        st = hnnrt_eval_add_pt(s->ev, out, a, s->mask_pt);\n"
-                  "    if (st == HNNRT_OK) {\n"
-                  "        st = (hnnrt_status)s->refresh(s->refresh_user, out, level, scale);\n"
-                  "        if (st != HNNRT_OK)\n            failed(s, st, \"the key holder's refresh failed: %%s\", hnnrt_status_name(st));\n"
-                  "        else if (hnnrt_ct_level(out) != level || hnnrt_ct_size(out) != 2 ||\n"
-                  "                 !(fabs(hnnrt_ct_scale(out) / scale - 1) < 0x1p-40))\n"
-                  "            st = failed(s, HNNRT_ERR_LEVEL_MISMATCH, \"the key holder's refresh returned level %%u scale %%a, \"\n"
-                  "                        \"not level %%u scale %%a\", hnnrt_ct_level(out), hnnrt_ct_scale(out), level, scale);\n"
+                  "    s->refresh_ct[k] = out;\n"
+                  "    if (st != HNNRT_OK)\n        wipe_masks(s, k + 1);\n"
+                  "    return st;\n}\n\n"
+                  "static hnnrt_status\nrefresh_point(%s_server *s, unsigned node, unsigned n, unsigned level, double scale)\n{\n"
+                  "    hnnrt_status st = (hnnrt_status)s->refresh(s->refresh_user, s->refresh_ct, n, level, scale);\n"
+                  "    if (st != HNNRT_OK)\n"
+                  "        failed(s, st, \"nodes %%%%%%u..%%%%%%u: the key holder's refresh failed: %%s\", node, node + n - 1,\n"
+                  "               hnnrt_status_name(st));\n"
+                  "    for (unsigned k = 0; k < n && st == HNNRT_OK; k++) {\n"
+                  "        hnnrt_ct *ct = s->refresh_ct[k];\n"
+                  "        if (hnnrt_ct_level(ct) != level || hnnrt_ct_size(ct) != 2 || !(fabs(hnnrt_ct_scale(ct) / scale - 1) < 0x1p-40))\n"
+                  "            st = failed(s, HNNRT_ERR_LEVEL_MISMATCH,\n"
+                  "                        \"node %%%%%%u: the key holder's refresh returned level %%u scale %%a, not level %%u scale %%a\",\n"
+                  "                        node + k, hnnrt_ct_level(ct), hnnrt_ct_scale(ct), level, scale);\n"
+                  "        if (st == HNNRT_OK)\n"
+                  "            st = hnnrt_encode(s->enc, s->mask_pt, s->mask + (size_t)k * s->slots, s->slots, hnnrt_ct_scale(ct),\n"
+                  "                              hnnrt_ct_level(ct));\n"
+                  "        if (st == HNNRT_OK)\n            st = hnnrt_eval_sub_pt(s->ev, ct, ct, s->mask_pt);\n"
                   "    }\n"
-                  "    if (st == HNNRT_OK)\n"
-                  "        st = hnnrt_encode(s->enc, s->mask_pt, s->mask, s->slots, hnnrt_ct_scale(out), hnnrt_ct_level(out));\n"
-                  "    if (st == HNNRT_OK)\n        st = hnnrt_eval_sub_pt(s->ev, out, out, s->mask_pt);\n"
-                  "    sodium_memzero(s->mask, s->slots * sizeof *s->mask);\n"
-                  "    sodium_memzero(s->mask_bits, s->slots * sizeof *s->mask_bits);\n"
+                  "    wipe_masks(s, n);\n"
                   "    return st;\n}\n\n",
-                  N);
+                  N, N, N);
     }
 
     if (file) {
@@ -1295,10 +1357,11 @@ write_server_common(sbuf *b, const emit *e)
     if (table && e->n_regs)
         sb_printf(b, "    for (unsigned k = 0; k < %u; k++)\n        s->src[k] = s->dst[k] = s->reg[k];\n", e->n_regs);
     if (e->n_refresh)
-        sb_puts(b, "    s->mask = malloc(s->slots * sizeof *s->mask);\n"
-                   "    s->mask_bits = malloc(s->slots * sizeof *s->mask_bits);\n"
-                   "    if (!s->mask || !s->mask_bits) {\n        st = HNNRT_ERR_ALLOC;\n        goto fail;\n    }\n"
-                   "    if ((st = hnnrt_pt_new(ctx, &s->mask_pt)) != HNNRT_OK)\n        goto fail;\n");
+        sb_printf(b, "    s->mask = malloc((size_t)%s_REFRESH_MAX * s->slots * sizeof *s->mask);\n"
+                     "    s->mask_bits = malloc(s->slots * sizeof *s->mask_bits);\n"
+                     "    if (!s->mask || !s->mask_bits) {\n        st = HNNRT_ERR_ALLOC;\n        goto fail;\n    }\n"
+                     "    if ((st = hnnrt_pt_new(ctx, &s->mask_pt)) != HNNRT_OK)\n        goto fail;\n",
+                  U);
     sb_printf(b, "    free(buf);\n    *out = s;\n    return HNNRT_OK;\nfail:\n"
                  "    if (err) {\n        err->status = st;\n"
                  "        snprintf(err->message, sizeof err->message, \"%%s\", s->error[0] ? s->error : hnnrt_status_message(st));\n"
@@ -1423,8 +1486,11 @@ write_node(sbuf *b, const emit *e, uint32_t i, bool *uses_w)
     case HNN_HIR_CONJUGATE:
         sb_printf(b, "hnnrt_eval_conjugate(ev, %s, %s));\n", d, a);
         break;
-    case HNN_HIR_REFRESH:
-        sb_printf(b, "refresh_masked(s, %s, %s, %s, %u, %s));\n", d, a, lit(x1, x->c), x->level, hex(x2, x->scale));
+    case HNN_HIR_REFRESH: /* masked one by one; the point's last sends them all */
+        sb_printf(b, "refresh_mask(s, %u, %s, %s, %s));\n", i - e->point_first[i], d, a, lit(x1, x->c));
+        if (i + 1 == e->point_end[i])
+            sb_printf(b, "    TRY(%u, refresh_point(s, %u, %u, %u, %s)); /* one round trip */\n", e->point_first[i],
+                      e->point_first[i], i + 1 - e->point_first[i], x->level, hex(x2, x->scale));
         break;
     case HNN_HIR_LINEAR: /* the group's first node; write_server_straight skips the others */
         sb_printf(b, "run_linear(s, in, out, %u));\n", e->group_of[i]);
@@ -1512,11 +1578,11 @@ write_server_straight(sbuf *b, const emit *e, hnn_arena *arena)
 static const char *const table_op_names[] = {
     "OP_ADD", "OP_SUB", "OP_NEGATE", "OP_ADD_CONST", "OP_MUL_CONST", "OP_ADD_PT", "OP_MUL_PT", "OP_MUL_CT",
     "OP_RELIN", "OP_RESCALE", "OP_DROP", "OP_ROTATE", "OP_HOIST_ROTATE", "OP_ROTATE_HOISTED", "OP_CONJUGATE",
-    "OP_REFRESH", "OP_LINEAR",
+    "OP_REFRESH_MASK", "OP_REFRESH_POINT", "OP_LINEAR",
 };
 enum {
     T_ADD, T_SUB, T_NEGATE, T_ADD_CONST, T_MUL_CONST, T_ADD_PT, T_MUL_PT, T_MUL_CT, T_RELIN, T_RESCALE, T_DROP,
-    T_ROTATE, T_HOIST_ROTATE, T_ROTATE_HOISTED, T_CONJUGATE, T_REFRESH, T_LINEAR,
+    T_ROTATE, T_HOIST_ROTATE, T_ROTATE_HOISTED, T_CONJUGATE, T_REFRESH_MASK, T_REFRESH_POINT, T_LINEAR,
 };
 
 static void
@@ -1531,8 +1597,10 @@ write_server_table(sbuf *b, const emit *e)
     for (size_t k = 0; k < sizeof table_op_names / sizeof *table_op_names; k++)
         sb_printf(b, "    %s,\n", table_op_names[k]);
     sb_puts(b, "};\n\n");
-    sb_puts(b, "/* One runtime call: dst = op(src[a], src[b]); imm is the rotation step or the\n"
-               " * target level; arg the weight, plaintext or refresh bound; node the HE IR node. */\n"
+    sb_puts(b, "/* One runtime call: dst = op(src[a], src[b]); imm is the rotation step, the target\n"
+               " * level, or a refresh's place in its point; arg the weight, plaintext or refresh bound;\n"
+               " * node the HE IR node. A point's round trip: imm the level, arg its ciphertexts, node\n"
+               " * its first. */\n"
                "typedef struct op {\n    uint16_t op, hoist;\n    uint32_t node, dst, a, b;\n    int32_t imm;\n"
                "    uint32_t arg;\n    double scale;\n} op;\n\n");
     if (e->n_refresh) {
@@ -1585,10 +1653,9 @@ write_server_table(sbuf *b, const emit *e)
                 break;
             case HNN_HIR_CONJUGATE: op = T_CONJUGATE; break;
             case HNN_HIR_REFRESH:
-                op = T_REFRESH;
-                imm = (int32_t)x->level;
+                op = T_REFRESH_MASK;
+                imm = (int32_t)(i - e->point_first[i]);
                 arg = n_refresh++;
-                scale = x->scale;
                 break;
             case HNN_HIR_LINEAR:
                 op = T_LINEAR;
@@ -1600,6 +1667,11 @@ write_server_table(sbuf *b, const emit *e)
             sb_printf(b, "    {%s, %u, %u, %u, %u, %u, %d, %u, %s},\n", table_op_names[op], hoist, i, LOCNUM(i), a, bb,
                       imm, arg, scale != 0 ? hex(x1, scale) : "0");
             n_ops++;
+            if (x->op == HNN_HIR_REFRESH && i + 1 == e->point_end[i]) { /* the point's round trip */
+                sb_printf(b, "    {%s, 0, %u, 0, 0, 0, %u, %u, %s},\n", table_op_names[T_REFRESH_POINT],
+                          e->point_first[i], x->level, i + 1 - e->point_first[i], hex(x1, x->scale));
+                n_ops++;
+            }
         }
     }
     if (!n_ops)
@@ -1638,7 +1710,8 @@ write_server_table(sbuf *b, const emit *e)
                  "    case OP_CONJUGATE:\n        return hnnrt_eval_conjugate(ev, d, a);\n",
               N);
     if (e->n_refresh)
-        sb_puts(b, "    case OP_REFRESH:\n        return refresh_masked(s, d, a, refresh_bounds[o->arg], (unsigned)o->imm, o->scale);\n");
+        sb_puts(b, "    case OP_REFRESH_MASK:\n        return refresh_mask(s, (unsigned)o->imm, d, a, refresh_bounds[o->arg]);\n"
+                   "    case OP_REFRESH_POINT:\n        return refresh_point(s, o->node, o->arg, (unsigned)o->imm, o->scale);\n");
     if (e->n_groups)
         sb_printf(b, "    case OP_LINEAR: /* in and out as the evaluation got them */\n"
                      "        return run_linear(s, s->src + N_REGS + %s_CIPHERTEXTS_OUT, s->dst + N_REGS, o->arg);\n",

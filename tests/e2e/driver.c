@@ -5,7 +5,9 @@
  * sides through the generated API only — keys, encryption, evaluation with
  * the key holder's refresh callback, decryption — and compares the outputs
  * with the same plan on doubles (hnn_tir_eval) and with the executor
- * (hnn_exec_run) on the same inputs and keys.
+ * (hnn_exec_run) on the same inputs and keys. Both make one round trip with
+ * the key holder per refresh point and evaluation, carrying the point's
+ * ciphertexts.
  *
  *   driver MODEL.hnn SAMPLES [WEIGHTS]   the comparison; exit 0 when within
  *                                        the plan's precision estimate
@@ -83,6 +85,27 @@ bad_weights(const char *path)
     F(server_free)(srv);
     hnnrt_context_free(ctx);
     return rc;
+}
+
+/* The key holder's callback, counted; `bad` 1 makes it fail, 2 re-encrypt a
+ * level too low. */
+typedef struct key_holder {
+    client_t *cl;
+    int bad;
+    size_t calls, cts, largest;
+} key_holder;
+
+static int
+counted_refresh(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale)
+{
+    key_holder *k = user;
+    k->calls++;
+    k->cts += n;
+    if (n > k->largest)
+        k->largest = n;
+    if (k->bad == 1)
+        return HNNRT_ERR_IO;
+    return F(client_refresh)(k->cl, cts, n, k->bad == 2 ? level - 1 : level, scale);
 }
 
 #define CHECK(call, what)                                                                                      \
@@ -186,10 +209,11 @@ main(int argc, char **argv)
     /* Batch: one evaluation for all the samples; vector: one per sample. */
     size_t passes = M(VECTOR_PACKING) ? n : 1, per = M(VECTOR_PACKING) ? 1 : n;
     double eval_ms = 0;
+    key_holder kh = {cl, 0, 0, 0, 0};
     for (size_t pass = 0; pass < passes; pass++) {
         CHECK(F(encrypt)(cl, x + pass * M(INPUTS), per, in), F(client_last_error)(cl));
         t0 = now_ms();
-        if (F(evaluate)(srv, (const hnnrt_ct *const *)in, out, F(client_refresh), cl) != HNNRT_OK) {
+        if (F(evaluate)(srv, (const hnnrt_ct *const *)in, out, counted_refresh, &kh) != HNNRT_OK) {
             fprintf(stderr, "evaluate: %s\n", F(server_last_error)(srv));
             return 1;
         }
@@ -209,6 +233,18 @@ main(int argc, char **argv)
             return 1;
         }
         printf("  without a refresh callback: %s\n", F(server_last_error)(srv));
+        /* A key holder that fails, or answers at another level, stops the
+         * evaluation at the first point, which the message names. */
+        static const char *const said[] = {"", "the key holder's refresh failed", "the key holder's refresh returned"};
+        for (int bad = 1; bad <= 2; bad++) {
+            key_holder evil = {cl, bad, 0, 0, 0};
+            if (F(evaluate)(srv, (const hnnrt_ct *const *)in, out, counted_refresh, &evil) == HNNRT_OK ||
+                evil.calls != 1 || !strstr(F(server_last_error)(srv), said[bad])) {
+                fprintf(stderr, "a bad key holder (%d): %zu calls, '%s'\n", bad, evil.calls, F(server_last_error)(srv));
+                return 1;
+            }
+            printf("  a bad key holder: %s\n", F(server_last_error)(srv));
+        }
     }
 
     /* The executor on the same inputs with the same keys. */
@@ -217,6 +253,21 @@ main(int argc, char **argv)
     char xerr[256];
     if (hnn_exec_run(plan, &ek, x, n, y_exec, &xs, xerr, sizeof xerr) != 0) {
         fprintf(stderr, "executor: %s\n", xerr);
+        return 1;
+    }
+    /* One round trip per refresh point and evaluation, on both sides, each
+     * carrying all of its point's ciphertexts. */
+    if (M(REFRESHES) != plan->n_refresh_points || M(REFRESH_CIPHERTEXTS) != plan->refresh_ciphertexts ||
+        kh.calls != passes * plan->n_refresh_points || kh.cts != passes * plan->refresh_ciphertexts ||
+        kh.largest > M(REFRESH_MAX) || xs.evaluations != passes || xs.refresh_round_trips != kh.calls ||
+        xs.refreshes != kh.cts) {
+        fprintf(stderr,
+                "refresh: the plan has %u points of %llu ciphertexts per evaluation, the header says %u of %u "
+                "(at most %u at once); %zu evaluations: the generated server made %zu round trips of %zu "
+                "ciphertexts (at most %zu at once), the executor %zu of %zu in %zu evaluations\n",
+                plan->n_refresh_points, (unsigned long long)plan->refresh_ciphertexts, (unsigned)M(REFRESHES),
+                (unsigned)M(REFRESH_CIPHERTEXTS), (unsigned)M(REFRESH_MAX), passes, kh.calls, kh.cts, kh.largest,
+                xs.refresh_round_trips, xs.refreshes, xs.evaluations);
         return 1;
     }
 
@@ -244,8 +295,9 @@ main(int argc, char **argv)
     printf("  %zu samples (%zu values clamped): generated vs plan 2^%.1f, executor vs plan 2^%.1f, generated vs"
            " executor 2^%.1f; estimate 2^%.1f\n",
            n, clamped, log2(e_gen), log2(e_exec), log2(e_both), log2(bound));
-    printf("  keygen %.0f ms, server setup %.1f ms, evaluation %.1f ms (executor %.1f ms), refreshes %zu\n",
-           keygen_ms, setup_ms, eval_ms, xs.eval_ms, xs.refreshes);
+    printf("  keygen %.0f ms, server setup %.1f ms, evaluation %.1f ms (executor %.1f ms), %zu refresh round trips"
+           " (%zu ciphertexts)\n",
+           keygen_ms, setup_ms, eval_ms, xs.eval_ms, kh.calls, kh.cts);
     int rc = 0;
     if (!(e_gen <= bound) || !(e_both <= 2 * bound) || !(e_prob <= prob_bound)) {
         fprintf(stderr, "outside the precision estimate (probabilities 2^%.1f, bound 2^%.1f)\n", log2(e_prob),
