@@ -309,48 +309,91 @@ eval_refreshes(hnn_exec_server *s, uint32_t first, uint32_t end, hnnrt_ct **val,
     return st;
 }
 
+/* The key holder's side of refreshes: what decrypting and encrypting again
+ * needs, made once for many refresh points. */
+struct hnn_exec_key_holder {
+    hnn_exec_keys *keys;
+    size_t slots;
+    hnnrt_encoder *enc;
+    hnnrt_decryptor *dec;
+    hnnrt_encryptor *encr;
+    hnnrt_pt *pt;
+    double *re, *im; /* a decrypted value, wiped once encrypted again */
+};
+
+int
+hnn_exec_key_holder_new(hnn_exec_keys *keys, hnn_exec_key_holder **out)
+{
+    hnn_exec_key_holder *k = calloc(1, sizeof *k);
+    *out = NULL;
+    if (!k)
+        return HNNRT_ERR_ALLOC;
+    k->keys = keys;
+    k->slots = hnnrt_context_slots(keys->ctx);
+    k->re = malloc(k->slots * sizeof *k->re);
+    k->im = malloc(k->slots * sizeof *k->im);
+    hnnrt_status st = (!k->re || !k->im) ? HNNRT_ERR_ALLOC : HNNRT_OK;
+    if (st == HNNRT_OK)
+        st = hnnrt_encoder_new(keys->ctx, &k->enc);
+    if (st == HNNRT_OK)
+        st = hnnrt_decryptor_new(keys->ctx, keys->sk, &k->dec);
+    if (st == HNNRT_OK)
+        st = hnnrt_encryptor_new(keys->ctx, keys->pk, NULL, &k->encr);
+    if (st == HNNRT_OK)
+        st = hnnrt_pt_new(keys->ctx, &k->pt);
+    if (st != HNNRT_OK) {
+        hnn_exec_key_holder_free(k);
+        return (int)st;
+    }
+    *out = k;
+    return 0;
+}
+
+void
+hnn_exec_key_holder_free(hnn_exec_key_holder *k)
+{
+    if (!k)
+        return;
+    free(k->re);
+    free(k->im);
+    hnnrt_pt_free(k->pt);
+    hnnrt_encryptor_free(k->encr);
+    hnnrt_decryptor_free(k->dec);
+    hnnrt_encoder_free(k->enc);
+    free(k);
+}
+
+int
+hnn_exec_key_holder_refresh(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale)
+{
+    hnn_exec_key_holder *k = user;
+    hnn_exec_keys *keys = k->keys;
+    hnnrt_status st = HNNRT_OK;
+    for (size_t i = 0; st == HNNRT_OK && i < n; i++) {
+        st = hnnrt_decrypt(k->dec, k->pt, cts[i]);
+        if (st == HNNRT_OK)
+            st = hnnrt_decode_complex(k->enc, k->pt, k->re, k->im, k->slots);
+        if (st == HNNRT_OK && keys->seen && keys->n_seen < keys->seen_cap)
+            keys->seen[keys->n_seen++] = k->re[0];
+        if (st == HNNRT_OK)
+            st = hnnrt_encode_complex(k->enc, k->pt, k->re, k->im, k->slots, scale, level);
+        if (st == HNNRT_OK)
+            st = hnnrt_encrypt(k->encr, cts[i], k->pt);
+        sodium_memzero(k->re, k->slots * sizeof *k->re);
+        sodium_memzero(k->im, k->slots * sizeof *k->im);
+    }
+    return (int)st;
+}
+
 int
 hnn_exec_refresh_local(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale)
 {
-    hnn_exec_keys *keys = user;
-    const hnnrt_context *ctx = keys->ctx;
-    size_t slots = hnnrt_context_slots(ctx);
-    hnnrt_encoder *enc = NULL;
-    hnnrt_decryptor *dec = NULL;
-    hnnrt_encryptor *encr = NULL;
-    hnnrt_pt *pt = NULL;
-    double *re = malloc(slots * sizeof *re), *im = malloc(slots * sizeof *im);
-    hnnrt_status st = (!re || !im) ? HNNRT_ERR_ALLOC : HNNRT_OK;
-    if (st == HNNRT_OK)
-        st = hnnrt_encoder_new(ctx, &enc);
-    if (st == HNNRT_OK)
-        st = hnnrt_decryptor_new(ctx, keys->sk, &dec);
-    if (st == HNNRT_OK)
-        st = hnnrt_encryptor_new(ctx, keys->pk, NULL, &encr);
-    if (st == HNNRT_OK)
-        st = hnnrt_pt_new(ctx, &pt);
-    for (size_t k = 0; st == HNNRT_OK && k < n; k++) {
-        st = hnnrt_decrypt(dec, pt, cts[k]);
-        if (st == HNNRT_OK)
-            st = hnnrt_decode_complex(enc, pt, re, im, slots);
-        if (st == HNNRT_OK && keys->seen && keys->n_seen < keys->seen_cap)
-            keys->seen[keys->n_seen++] = re[0];
-        if (st == HNNRT_OK)
-            st = hnnrt_encode_complex(enc, pt, re, im, slots, scale, level);
-        if (st == HNNRT_OK)
-            st = hnnrt_encrypt(encr, cts[k], pt);
-    }
-    if (re)
-        sodium_memzero(re, slots * sizeof *re);
-    if (im)
-        sodium_memzero(im, slots * sizeof *im);
-    free(re);
-    free(im);
-    hnnrt_pt_free(pt);
-    hnnrt_encryptor_free(encr);
-    hnnrt_decryptor_free(dec);
-    hnnrt_encoder_free(enc);
-    return (int)st;
+    hnn_exec_key_holder *k;
+    int st = hnn_exec_key_holder_new(user, &k);
+    if (st == 0)
+        st = hnn_exec_key_holder_refresh(k, cts, n, level, scale);
+    hnn_exec_key_holder_free(k);
+    return st;
 }
 
 /* The runtime calls of the circuit's LINEAR nodes, one per group
@@ -992,6 +1035,7 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
     hnnrt_decryptor *dec = NULL;
     hnnrt_pt *pt = NULL;
     hnn_exec_server *srv = NULL;
+    hnn_exec_key_holder *holder = NULL;
     uint32_t n_in = plan->ciphertexts_in, n_out = plan->ciphertexts_out;
     hnnrt_ct **in = calloc(n_in ? n_in : 1, sizeof *in), **out = calloc(n_out ? n_out : 1, sizeof *out);
     double *buf = malloc((slots > h->n_outputs ? slots : h->n_outputs) * sizeof *buf);
@@ -1010,7 +1054,11 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
     }
     if ((st = (hnnrt_status)hnn_exec_server_new(plan, ctx, keys->rk, keys->gk, &srv, err, err_len)) != HNNRT_OK)
         goto done;
-    hnn_exec_server_set_refresh(srv, hnn_exec_refresh_local, keys);
+    if (plan->n_refresh_points && (st = (hnnrt_status)hnn_exec_key_holder_new(keys, &holder)) != HNNRT_OK) {
+        failed(st, err, err_len, "run", "the key holder");
+        goto done;
+    }
+    hnn_exec_server_set_refresh(srv, hnn_exec_key_holder_refresh, holder);
     /* Batch packing: one pass per batch of `slots` samples; vector: one per
      * sample. The server, its encoded plaintexts and its ciphertexts' memory
      * serve every pass. */
@@ -1062,6 +1110,7 @@ hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, size_t 
         *stats = local;
 done:
     hnn_exec_server_free(srv);
+    hnn_exec_key_holder_free(holder);
     for (uint32_t k = 0; in && k < n_in; k++)
         hnnrt_ct_free(in[k]);
     for (uint32_t k = 0; out && k < n_out; k++)

@@ -106,8 +106,20 @@ int hnn_exec_server_eval(hnn_exec_server *srv, hnnrt_ct *const *in, hnnrt_ct **o
 void hnn_exec_server_free(hnn_exec_server *srv);
 /* Where REFRESH nodes go: without a callback they fail. */
 void hnn_exec_server_set_refresh(hnn_exec_server *srv, hnn_exec_refresh_fn fn, void *user);
-/* The in-process key holder hnn_exec_run uses (user: hnn_exec_keys *); the
- * values it saw are recorded when keys->seen is set, for tests of the mask. */
+/*
+ * The in-process key holder: decrypts each ciphertext, decodes its complex
+ * slots and encodes and encrypts them again at (level, scale), wiping the
+ * decoded values. A key holder object keeps its encoder, decryptor and
+ * encryptor (borrowing keys, which must outlive it) for many refresh points;
+ * hnn_exec_key_holder_refresh is an hnn_exec_refresh_fn (user: the object),
+ * and hnn_exec_refresh_local one that makes and frees an object per call
+ * (user: hnn_exec_keys *). The values seen are recorded when keys->seen is
+ * set, for tests of the mask. 0, or an hnnrt_status.
+ */
+typedef struct hnn_exec_key_holder hnn_exec_key_holder;
+int hnn_exec_key_holder_new(hnn_exec_keys *keys, hnn_exec_key_holder **out);
+void hnn_exec_key_holder_free(hnn_exec_key_holder *holder);
+int hnn_exec_key_holder_refresh(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale);
 int hnn_exec_refresh_local(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale);
 
 /* One evaluation with a server made and freed for it. */

@@ -879,7 +879,8 @@ hnn_refresh_help(FILE *out)
  * one at a time (a request is a whole refresh point). 0, or an exit status
  * with the message printed. */
 static int
-answer_refresh(hnn_exec_keys *keys, hnnrt_ct *ct, const char *req, const char *rep, size_t *answered)
+answer_refresh(hnn_exec_keys *keys, hnn_exec_key_holder *holder, hnnrt_ct *ct, const char *req, const char *rep,
+               size_t *answered)
 {
     hnn_bundle b;
     char err[512];
@@ -898,7 +899,7 @@ answer_refresh(hnn_exec_keys *keys, hnnrt_ct *ct, const char *req, const char *r
         hnnrt_status st;
         if (hnn_bundle_ct(&b, k, keys->ctx, ct, err, sizeof err))
             rc = keys_error("refresh", "%s: %s", req, err);
-        else if ((st = (hnnrt_status)hnn_exec_refresh_local(keys, &ct, 1, rh.level, rh.scale)) != HNNRT_OK)
+        else if ((st = (hnnrt_status)hnn_exec_key_holder_refresh(holder, &ct, 1, rh.level, rh.scale)) != HNNRT_OK)
             rc = keys_error("refresh", "%s: ciphertext %zu: %s", req, k, hnnrt_status_message(st));
         else if (hnn_bundle_writer_add(w, ct, err, sizeof err))
             rc = keys_error("refresh", "%s", err);
@@ -949,8 +950,11 @@ hnn_refresh_run(int argc, char **argv)
     double last = keys_now_s();
     struct timespec nap = {0, 5 * 1000 * 1000};
     hnnrt_ct *ct = NULL;
-    if (hnnrt_ct_new(keys.ctx, &ct) != HNNRT_OK) {
-        keys_error("refresh", "out of memory");
+    hnn_exec_key_holder *holder = NULL;
+    if ((st = hnnrt_ct_new(keys.ctx, &ct)) != HNNRT_OK ||
+        (st = (hnnrt_status)hnn_exec_key_holder_new(&keys, &holder)) != HNNRT_OK) {
+        hnnrt_ct_free(ct);
+        keys_error("refresh", "setting up the key holder: %s", hnnrt_status_message(st));
         goto out;
     }
     for (;;) {
@@ -980,7 +984,7 @@ hnn_refresh_run(int argc, char **argv)
             nanosleep(&nap, NULL);
             continue;
         }
-        bool ok = answer_refresh(&keys, ct, req, rep, &answered) == 0;
+        bool ok = answer_refresh(&keys, holder, ct, req, rep, &answered) == 0;
         remove(req);
         free(req);
         free(rep);
@@ -990,6 +994,7 @@ hnn_refresh_run(int argc, char **argv)
         last = keys_now_s();
     }
     hnnrt_ct_free(ct);
+    hnn_exec_key_holder_free(holder);
     if (status == HNN_EXIT_OK)
         fprintf(stderr, "hnnc refresh: %u refresh request%s answered (%zu ciphertext%s)\n", seq, seq == 1 ? "" : "s",
                 answered, answered == 1 ? "" : "s");
