@@ -5,7 +5,8 @@
  *   NAME.h         the API of both sides, the parameter set and the shapes
  *   NAME_client.c  the key holder: keys, encrypt, decrypt, softargmax, refresh
  *   NAME_server.c  the evaluator: plaintexts encoded once, the circuit, the
- *                  server's half of the masked refresh. It calls no function
+ *                  server's half of the masked refresh (one callback call per
+ *                  refresh point, with all its ciphertexts). It calls no function
  *                  that touches a secret key, so the object it compiles to can
  *                  be shipped to a server that must never hold one (the
  *                  end-to-end tests check its symbols with nm).
@@ -14,7 +15,8 @@
  * compile time instead of at run time: the register of every value (a
  * ciphertext freed at its last use serves the next result, in place when
  * the runtime allows it, which it always does), the hoisting of rotations of
- * one value, the encoded plaintexts and their (level, scale).
+ * one value, the encoded plaintexts and their (level, scale), the refresh
+ * points (one round trip with the key holder each).
  *
  * Style: straight-line code, one static function per tensor-IR layer, for
  * circuits up to HNN_EMIT_STRAIGHT_MAX_OPS operations; above, an operation
