@@ -849,6 +849,18 @@ output_node(const hnn_hir *h, uint32_t k)
     return HNN_HIR_NONE;
 }
 
+/* Returns x's ciphertext to the pool when its last reader comes before `end`
+ * (inputs belong to the caller, outputs to the end of the evaluation). */
+static void
+release_dead(hnn_exec_server *s, uint32_t x, uint32_t end, hnnrt_ct **val, size_t *live)
+{
+    if (s->last[x] < end && !s->is_output[x] && s->plan->hir->nodes[x].op != HNN_HIR_INPUT && val[x]) {
+        pool_put(&s->pool, val[x]);
+        val[x] = NULL;
+        (*live)--;
+    }
+}
+
 int
 hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hnn_exec_stats *stats, char *err,
                      size_t err_len)
@@ -876,11 +888,7 @@ hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hn
             /* Operands whose last use is in the group, once the call is done. */
             for (uint32_t k = 0; st == HNNRT_OK && k < g->n_in; k++) {
                 uint32_t x = g->in[k];
-                if (s->last[x] < g->end && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT && val[x]) {
-                    pool_put(pool, val[x]);
-                    val[x] = NULL;
-                    live--;
-                }
+                release_dead(s, x, g->end, val, &live);
             }
             i = g->end - 1;
             continue;
@@ -892,11 +900,7 @@ hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hn
                 peak = live;
             for (uint32_t r = i; st == HNNRT_OK && r < end; r++) {
                 const uint32_t x = h->nodes[r].a;
-                if (s->last[x] < end && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT && val[x]) {
-                    pool_put(pool, val[x]);
-                    val[x] = NULL;
-                    live--;
-                }
+                release_dead(s, x, end, val, &live);
             }
             i = end - 1;
             continue;
@@ -909,11 +913,7 @@ hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hn
             for (uint32_t r = i; st == HNNRT_OK && r < end; r++)
                 for (unsigned k = 0; k < hnn_hir_arity(&h->nodes[r]); k++) {
                     uint32_t x = hnn_hir_arg(&h->nodes[r], k);
-                    if (s->last[x] < end && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT && val[x]) {
-                        pool_put(pool, val[x]);
-                        val[x] = NULL;
-                        live--;
-                    }
+                    release_dead(s, x, end, val, &live);
                 }
             i = end - 1;
             continue;
@@ -938,15 +938,11 @@ hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hn
         }
         if (live > peak)
             peak = live;
-        /* Release operands whose last use this was (inputs belong to the caller). */
+        /* Release operands whose last use this was. */
         for (unsigned k = 0; k < hnn_hir_op_operands(n->op); k++) {
             uint32_t x = k == 0 ? n->a : n->b;
-            if (s->last[x] == i && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT && val[x] &&
-                (k == 0 || n->b != n->a)) {
-                pool_put(pool, val[x]);
-                val[x] = NULL;
-                live--;
-            }
+            if (k == 0 || n->b != n->a)
+                release_dead(s, x, i + 1, val, &live);
         }
     }
     for (uint32_t k = 0; st == HNNRT_OK && k < plan->ciphertexts_out; k++) {
