@@ -95,7 +95,7 @@ fi
 D=examples/deep
 if (cd "$D" && "$HNNC" report deep.hnn) >"$TMP/report" 2>"$TMP/log" &&
     grep -q "^parameters: N = 2^14 (8192 slots)" "$TMP/report" &&
-    grep -q "^refresh: the key holder refreshes 640 ciphertexts per evaluation after h1+n1, h2+n2, h3+n3, h4+n4, h5+n5, h6+n6, h7+n7, h8+n8, h9+n9, h10+n10 " "$TMP/report"; then
+    grep -q "^refresh: the key holder refreshes 640 ciphertexts per evaluation in 10 round trips, after h1+n1, h2+n2, h3+n3, h4+n4, h5+n5, h6+n6, h7+n7, h8+n8, h9+n9, h10+n10 " "$TMP/report"; then
     pass deep-plan-refresh-points
 else
     cat "$TMP/report" >>"$TMP/log"
