@@ -188,8 +188,8 @@ plan_circuit(hnn_plan *plan, hnn_hir_packing packing, bool fewer_keys, uint32_t 
             }
         hnn_diag_error(diag, at, "no parameter set holds this circuit: %s%s", plan->params.why,
                        hints->refresh == HNN_REFRESH_NONE ? " (or let the key holder refresh: `refresh client`)" : "");
-        /* Server-side bootstrapping is not implemented: `refresh bootstrap`
-         * plans as `none`, which only a circuit deeper than the ring exposes. */
+        /* `refresh bootstrap` plans as `none` (the runtime has no server-side
+         * bootstrapping), which only a circuit deeper than the ring exposes. */
         if (hints->refresh == HNN_REFRESH_BOOTSTRAP)
             hnn_diag_note(diag, hints->loc[HNN_HINT_REFRESH], "`refresh bootstrap` plans as `refresh none`: "
                           "server-side bootstrapping is not available yet; `refresh client` lets the key "
