@@ -324,41 +324,52 @@ training_is_deterministic(void **state)
     free(c);
 }
 
+/* Trains blob_model from its seed with the given schedule; returns a copy of
+ * the parameters (n_theta of them) and the final training accuracy. */
+static double *
+train_blobs(uint32_t epochs, double lr_decay, double weight_decay, size_t *n_theta, double *accuracy)
+{
+    hnn_test_run r = hnn_test_check(blob_model);
+    assert_non_null(r.model);
+    hnn_train_graph *g = hnn_train_graph_build(r.model, r.arena, r.diag);
+    assert_non_null(g);
+    hnn_train_data train = test_blobs(120, 100);
+    hnn_train_options o = hnn_train_default_options(r.model);
+    assert_true(o.lr_decay == 1 && o.weight_decay == 0);
+    o.epochs = epochs;
+    o.lr_decay = lr_decay;
+    o.weight_decay = weight_decay;
+    hnn_train_init(g, o.seed, &train);
+    hnn_train_result res;
+    assert_true(hnn_train_sgd(g, &train, &o, r.diag, &res));
+    *n_theta = g->n_theta;
+    *accuracy = res.accuracy;
+    double *theta = malloc(g->n_theta * sizeof *theta);
+    assert_non_null(theta);
+    memcpy(theta, g->theta, g->n_theta * sizeof *theta);
+    hnn_train_data_free(&train);
+    hnn_test_done(&r);
+    return theta;
+}
+
 /* lr_decay scales the step of each epoch after the first: with a vanishing
  * lr_decay, a second epoch moves nothing; the first epoch is untouched. */
 static void
 decay_scales_the_step_of_later_epochs(void **state)
 {
     (void)state;
-    double *theta[3];
-    size_t n_theta = 0;
-    const uint32_t epochs[3] = {1, 1, 2};
-    const double decay[3] = {1, 1e-30, 1e-30};
-    for (int run = 0; run < 3; run++) {
-        hnn_test_run r = hnn_test_check(blob_model);
-        assert_non_null(r.model);
-        hnn_train_graph *g = hnn_train_graph_build(r.model, r.arena, r.diag);
-        assert_non_null(g);
-        hnn_train_data train = test_blobs(120, 100);
-        hnn_train_options o = hnn_train_default_options(r.model);
-        assert_true(o.lr_decay == 1 && o.weight_decay == 0);
-        o.epochs = epochs[run];
-        o.lr_decay = decay[run];
-        hnn_train_init(g, o.seed, &train);
-        hnn_train_result res;
-        assert_true(hnn_train_sgd(g, &train, &o, r.diag, &res));
-        n_theta = g->n_theta;
-        theta[run] = malloc(n_theta * sizeof *theta[run]);
-        memcpy(theta[run], g->theta, n_theta * sizeof *theta[run]);
-        hnn_train_data_free(&train);
-        hnn_test_done(&r);
-    }
+    size_t n_theta;
+    double accuracy;
+    double *one = train_blobs(1, 1, 0, &n_theta, &accuracy);
+    double *one_decayed = train_blobs(1, 1e-30, 0, &n_theta, &accuracy);
+    double *two_decayed = train_blobs(2, 1e-30, 0, &n_theta, &accuracy);
     for (size_t k = 0; k < n_theta; k++) {
-        assert_true(theta[0][k] == theta[1][k]);
-        assert_true(fabs(theta[2][k] - theta[1][k]) <= 1e-12 * (1 + fabs(theta[1][k])));
+        assert_true(one[k] == one_decayed[k]);
+        assert_true(fabs(two_decayed[k] - one_decayed[k]) <= 1e-12 * (1 + fabs(one_decayed[k])));
     }
-    for (int run = 0; run < 3; run++)
-        free(theta[run]);
+    free(one);
+    free(one_decayed);
+    free(two_decayed);
 }
 
 /* weight_decay pulls the weights toward zero: the trained weights are
@@ -369,24 +380,15 @@ weight_decay_shrinks_the_weights(void **state)
     (void)state;
     double norm[2];
     for (int run = 0; run < 2; run++) {
-        hnn_test_run r = hnn_test_check(blob_model);
-        assert_non_null(r.model);
-        hnn_train_graph *g = hnn_train_graph_build(r.model, r.arena, r.diag);
-        assert_non_null(g);
-        hnn_train_data train = test_blobs(120, 100);
-        hnn_train_options o = hnn_train_default_options(r.model);
-        o.epochs = 5;
-        o.weight_decay = run ? 0.005 : 0;
-        hnn_train_init(g, o.seed, &train);
-        hnn_train_result res;
-        assert_true(hnn_train_sgd(g, &train, &o, r.diag, &res));
+        size_t n_theta;
+        double accuracy, weight_decay = run ? 0.005 : 0;
+        double *theta = train_blobs(5, 1, weight_decay, &n_theta, &accuracy);
         norm[run] = 0;
-        for (size_t k = 0; k + 1 < g->n_theta; k++) /* the last is the learnt T */
-            norm[run] += g->theta[k] * g->theta[k];
-        print_message("  weight_decay %g: accuracy %.2f%%\n", o.weight_decay, 100 * res.accuracy);
-        assert_true(res.accuracy >= 0.95);
-        hnn_train_data_free(&train);
-        hnn_test_done(&r);
+        for (size_t k = 0; k + 1 < n_theta; k++) /* the last is the learnt T */
+            norm[run] += theta[k] * theta[k];
+        print_message("  weight_decay %g: accuracy %.2f%%\n", weight_decay, 100 * accuracy);
+        assert_true(accuracy >= 0.95);
+        free(theta);
     }
     print_message("  weight norm %.3f without weight decay, %.3f with 0.005\n", sqrt(norm[0]), sqrt(norm[1]));
     assert_true(norm[1] < 0.98 * norm[0]);
