@@ -385,17 +385,6 @@ hnn_exec_key_holder_refresh(void *user, hnnrt_ct *const *cts, size_t n, unsigned
     return (int)st;
 }
 
-int
-hnn_exec_refresh_local(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale)
-{
-    hnn_exec_key_holder *k;
-    int st = hnn_exec_key_holder_new(user, &k);
-    if (st == 0)
-        st = hnn_exec_key_holder_refresh(k, cts, n, level, scale);
-    hnn_exec_key_holder_free(k);
-    return st;
-}
-
 /* The runtime calls of the circuit's LINEAR nodes, one per group
  * (hnn_hir_linear_group_end), with the scratch for the largest. */
 static bool
@@ -485,8 +474,10 @@ prepare_runs(hnn_exec_server *s, const hnnrt_relin_key *rk, const hnnrt_galois_k
     }
     s->evs[0] = s->ev;
     for (int t = 1; t < s->n_evs; t++)
-        if (hnnrt_evaluator_new(s->ctx, rk, gk, &s->evs[t]) != HNNRT_OK)
+        if (hnnrt_evaluator_new(s->ctx, rk, gk, &s->evs[t]) != HNNRT_OK) {
+            free(readers);
             return false;
+        }
     for (uint32_t i = 0; s->n_evs > 1 && i < h->n_nodes;) {
         uint32_t e = i;
         for (bool earlier = true; e < h->n_nodes && earlier && parallel_op(h->nodes[e].op); e += earlier)
@@ -798,15 +789,17 @@ eval_run(hnn_exec_server *s, uint32_t first, uint32_t end, hnnrt_ct **val, ct_po
          hnn_exec_stats *stats, char *err, size_t err_len)
 {
     const hnn_hir *h = s->plan->hir;
+    /* Allocate before aliasing: a failure then leaves no ciphertext in two slots. */
     for (uint32_t r = first; r < end; r++) {
-        if (s->in_place[r]) { /* the operand's ciphertext becomes the result's */
-            val[r] = val[h->nodes[r].a];
+        if (s->in_place[r])
             continue;
-        }
         if (!(val[r] = pool_get(pool, s->ctx)))
             return failed(HNNRT_ERR_ALLOC, err, err_len, "evaluate", "out of memory");
         ++*live;
     }
+    for (uint32_t r = first; r < end; r++)
+        if (s->in_place[r]) /* the operand's ciphertext becomes the result's */
+            val[r] = val[h->nodes[r].a];
     uint32_t bad = UINT32_MAX;
     int bad_thread = 0;
     hnnrt_status bad_st = HNNRT_OK;

@@ -94,8 +94,9 @@ int hnn_exec_run(const hnn_plan *plan, hnn_exec_keys *keys, const double *x, siz
  * in[k] is input ciphertext k and out[k] receives output ciphertext k,
  * k < plan->ciphertexts_in / ciphertexts_out (allocated by the call, freed
  * by the caller). Rotations of one value by several steps share one
- * decomposition (hoisting). Its ciphertexts are kept from one evaluation
- * to the next, so only the first allocates. Stats, when given, are added to.
+ * decomposition (hoisting). Its working ciphertexts are kept from one
+ * evaluation to the next, so later evaluations allocate only the table of
+ * values and the output ciphertexts. Stats, when given, are added to.
  */
 typedef struct hnn_exec_server hnn_exec_server;
 
@@ -111,16 +112,14 @@ void hnn_exec_server_set_refresh(hnn_exec_server *srv, hnn_exec_refresh_fn fn, v
  * slots and encodes and encrypts them again at (level, scale), wiping the
  * decoded values. A key holder object keeps its encoder, decryptor and
  * encryptor (borrowing keys, which must outlive it) for many refresh points;
- * hnn_exec_key_holder_refresh is an hnn_exec_refresh_fn (user: the object),
- * and hnn_exec_refresh_local one that makes and frees an object per call
- * (user: hnn_exec_keys *). The values seen are recorded when keys->seen is
+ * hnn_exec_key_holder_refresh is an hnn_exec_refresh_fn (user: the object).
+ * The values seen are recorded when keys->seen is
  * set, for tests of the mask. 0, or an hnnrt_status.
  */
 typedef struct hnn_exec_key_holder hnn_exec_key_holder;
 int hnn_exec_key_holder_new(hnn_exec_keys *keys, hnn_exec_key_holder **out);
 void hnn_exec_key_holder_free(hnn_exec_key_holder *holder);
 int hnn_exec_key_holder_refresh(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale);
-int hnn_exec_refresh_local(void *user, hnnrt_ct *const *cts, size_t n, unsigned level, double scale);
 
 /* One evaluation with a server made and freed for it. */
 int hnn_exec_eval(const hnn_plan *plan, const hnnrt_context *ctx, const hnnrt_relin_key *rk,
