@@ -887,7 +887,7 @@ answer_refresh(hnn_exec_keys *keys, hnn_exec_key_holder *holder, hnnrt_ct *ct, c
     if (keys_read_bundle("refresh", req, keys->ctx, HNN_BUNDLE_REFRESH_REQUEST, 0, &b))
         return HNN_EXIT_USER;
     int rc = 0;
-    if (b.h.groups != 1 || b.h.level > hnnrt_context_max_level(keys->ctx) || !(b.h.scale > 0))
+    if (b.h.groups != 1 || b.h.level > hnnrt_context_max_level(keys->ctx) || !isfinite(b.h.scale) || b.h.scale <= 0)
         rc = keys_error("refresh", "%s: a refresh request of %u groups names level %u, scale %g", req, b.h.groups,
                         b.h.level, b.h.scale);
     hnn_bundle_header rh = b.h;

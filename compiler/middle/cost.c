@@ -447,7 +447,7 @@ read_line(const char *line, size_t lineno, int threads, hnn_cost_point *p, int *
         fail(err, err_len, "line %zu: bad field \"dnum\" (1..%u)", lineno, l1);
         goto out;
     }
-    long terms = int_field(o, "terms", 1, 1L << 40), outputs = int_field(o, "outputs", 1, 1L << 40);
+    long terms = int_field(o, "terms", 1, UINT32_MAX), outputs = int_field(o, "outputs", 1, UINT32_MAX);
     rc = 0;
     *bench_op = bench_op_index(json_string_value(op));
     if (*bench_op < 0 || v[3] != threads)
