@@ -402,16 +402,18 @@ reference(const hnnrt_modulus *m, const hnnrt_poly_linear *lin, const uint64_t *
 
 /* Random limbs, constants below 2^52 in magnitude (or full residues when
  * `wide` is 0), rows of 0 and 1 terms, three rows sharing 1100 columns, four
- * sharing 4200 (so the kernels take rows together and reduce partial sums
- * on the way), one of 7: every kernel the CPU runs, on primes of 40, 49, 58
+ * sharing 4200, two sharing 300 (so the kernels take 1 to 4 rows together
+ * and reduce partial sums on the way), one of 7, and one of 8300 terms (past
+ * twice the 52-bit kernel's chunk of 4096, so a chunk too long for its sums
+ * would overflow here): every kernel the CPU runs, on primes of 40, 49, 58
  * and 61 bits, against the reference. */
 static void
 kernels_match_reference(void **state)
 {
     (void)state;
     const unsigned bits[] = {40, 49, 58, 61};
-    enum { n = 128, n_in = 37, n_out = 10 };
-    const size_t lens[n_out] = {0, 1, 1100, 1100, 1100, 4200, 4200, 4200, 4200, 7};
+    enum { n = 128, n_in = 37, n_out = 13 };
+    const size_t lens[n_out] = {0, 1, 1100, 1100, 1100, 4200, 4200, 4200, 4200, 300, 300, 7, 8300};
     size_t row_start[n_out + 1] = {0};
     for (size_t j = 0; j < n_out; j++)
         row_start[j + 1] = row_start[j] + lens[j];

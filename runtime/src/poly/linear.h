@@ -14,6 +14,9 @@
  * 845 * 64 * 8 bytes = 423 KiB, which an L2 of 1 MiB holds with the
  * constants streaming past. */
 #define HNNRT_LINEAR_BLOCK 64
+/* The IFMA kernels step 64 coefficients at a time: a smaller block would
+ * write past its task's coefficients. */
+_Static_assert(HNNRT_LINEAR_BLOCK % 64 == 0, "the IFMA kernels cover 64 coefficients per step");
 
 typedef void hnnrt_linear_block_fn(const hnnrt_modulus *m, const hnnrt_poly_linear *lin, const uint64_t *w,
                                    unsigned part, size_t off, size_t len);
