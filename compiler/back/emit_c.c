@@ -268,21 +268,7 @@ analyse(emit *e, char *err, size_t err_len)
      * per run of hnn_hir_refresh_point_end. */
     e->point_first = hnn_arena_array(a, n + 1, sizeof *e->point_first);
     e->point_end = hnn_arena_array(a, n + 1, sizeof *e->point_end);
-    for (uint32_t i = 0; i < n;) {
-        if (h->nodes[i].op != HNN_HIR_REFRESH) {
-            i++;
-            continue;
-        }
-        uint32_t end = hnn_hir_refresh_point_end(h, i);
-        for (uint32_t r = i; r < end; r++) {
-            e->point_first[r] = i;
-            e->point_end[r] = end;
-        }
-        e->n_points++;
-        if (end - i > e->max_point)
-            e->max_point = end - i;
-        i = end;
-    }
+    e->n_points = hnn_hir_refresh_points(h, e->point_first, e->point_end, &e->max_point);
     e->calls += e->n_points;
     for (uint32_t p = 0; p < h->n_pts; p++) {
         e->pt_off[p] = NONE;

@@ -517,24 +517,15 @@ static bool
 prepare_refreshes(hnn_exec_server *s)
 {
     const hnn_hir *h = s->plan->hir;
-    size_t largest = 0;
+    uint32_t largest;
     s->refresh_end = calloc(h->n_nodes ? h->n_nodes : 1, sizeof *s->refresh_end);
     if (!s->refresh_end)
         return false;
-    for (uint32_t i = 0; i < h->n_nodes;) {
-        if (h->nodes[i].op != HNN_HIR_REFRESH) {
-            i++;
-            continue;
-        }
-        const uint32_t e = hnn_hir_refresh_point_end(h, i);
-        s->refresh_end[i] = e;
-        for (uint32_t r = i; r < e; r++) {
-            const uint32_t x = h->nodes[r].a;
+    hnn_hir_refresh_points(h, NULL, s->refresh_end, &largest);
+    for (uint32_t r = 0; r < h->n_nodes; r++) {
+        const uint32_t x = h->nodes[r].a;
+        if (h->nodes[r].op == HNN_HIR_REFRESH)
             s->in_place[r] = s->last[x] == r && !s->is_output[x] && h->nodes[x].op != HNN_HIR_INPUT;
-        }
-        if (e - i > largest)
-            largest = e - i;
-        i = e;
     }
     if (!largest)
         return true;

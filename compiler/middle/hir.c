@@ -262,6 +262,32 @@ hnn_hir_refresh_point_end(const hnn_hir *h, uint32_t first)
     return end;
 }
 
+uint32_t
+hnn_hir_refresh_points(const hnn_hir *h, uint32_t *first_of, uint32_t *end_of, uint32_t *largest)
+{
+    uint32_t points = 0, most = 0;
+    for (uint32_t i = 0; i < h->n_nodes;) {
+        if (h->nodes[i].op != HNN_HIR_REFRESH) {
+            i++;
+            continue;
+        }
+        const uint32_t end = hnn_hir_refresh_point_end(h, i);
+        for (uint32_t r = i; r < end; r++) {
+            if (first_of)
+                first_of[r] = i;
+            if (end_of)
+                end_of[r] = end;
+        }
+        if (end - i > most)
+            most = end - i;
+        points++;
+        i = end;
+    }
+    if (largest)
+        *largest = most;
+    return points;
+}
+
 void
 hnn_hir_linear_group_build(const hnn_hir *h, uint32_t first, hnn_arena *arena, uint32_t *mark,
                            hnn_hir_linear_group *g)

@@ -198,6 +198,13 @@ uint32_t hnn_hir_linear_group_end(const hnn_hir *h, uint32_t first);
  * before any comes back).
  */
 uint32_t hnn_hir_refresh_point_end(const hnn_hir *h, uint32_t first);
+/*
+ * Every refresh point of h: returns their number (the round trips per
+ * evaluation) and, when not NULL, fills first_of[r] and end_of[r] (n_nodes
+ * entries) for each REFRESH node r with its point's first node and end, and
+ * *largest with the most ciphertexts one point carries.
+ */
+uint32_t hnn_hir_refresh_points(const hnn_hir *h, uint32_t *first_of, uint32_t *end_of, uint32_t *largest);
 
 /* A group as the runtime takes it: the rows [first, end) over the group's
  * distinct operands in[0 .. n_in), in order of first use; row r's terms

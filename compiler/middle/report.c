@@ -6,23 +6,6 @@
 #include "middle/precision.h"
 #include "middle/report.h"
 
-/* Round trips with the key holder per evaluation: one per run of REFRESH
- * nodes that the back ends send together (hnn_hir_refresh_point_end). */
-static uint32_t
-refresh_round_trips(const hnn_hir *h)
-{
-    uint32_t trips = 0;
-    for (uint32_t i = 0; i < h->n_nodes;) {
-        if (h->nodes[i].op != HNN_HIR_REFRESH) {
-            i++;
-            continue;
-        }
-        i = hnn_hir_refresh_point_end(h, i);
-        trips++;
-    }
-    return trips;
-}
-
 static const char *
 tir_kind_name(const hnn_tir_node *n)
 {
@@ -170,7 +153,7 @@ hnn_report_print_text(FILE *out, const hnn_report *r)
                 pr->approx_error > 0 ? -log2(pr->approx_error) : INFINITY, hnn_precision_source_name(pr->dominant));
     }
     if (p->n_refresh_points) {
-        uint32_t trips = refresh_round_trips(p->hir);
+        uint32_t trips = hnn_hir_refresh_points(p->hir, NULL, NULL, NULL);
         fprintf(out, "refresh: the key holder refreshes %llu ciphertexts per evaluation in %u round trip%s, after",
                 (unsigned long long)p->refresh_ciphertexts, trips, trips == 1 ? "" : "s");
         for (uint32_t k = 0; k < p->n_refresh_points; k++)
@@ -283,7 +266,7 @@ hnn_report_print_json(FILE *out, const hnn_report *r)
         json_array_append_new(points, json_string(p->tir->nodes[p->refresh_points[k]]->name));
     json_object_set_new(refresh, "points", points);
     json_object_set_new(refresh, "ciphertexts", json_integer((json_int_t)p->refresh_ciphertexts));
-    json_object_set_new(refresh, "round_trips", json_integer(refresh_round_trips(p->hir)));
+    json_object_set_new(refresh, "round_trips", json_integer(hnn_hir_refresh_points(p->hir, NULL, NULL, NULL)));
     json_object_set_new(refresh, "mask_hiding_bits", json_integer(p->n_refresh_points ? p->refresh_hiding_bits : 0));
     json_object_set_new(root, "refresh", refresh);
     if (p->tir->output->kind == HNN_TIR_SOFTARGMAX) {
