@@ -109,8 +109,8 @@ lower_affine(lower_state *s, const hnn_tir_node *n)
     const hnn_sparse *w = &n->u.affine.w;
     const uint32_t *x = s->val[n->in[0]->id];
     double alpha = 1, beta = 0;
-    const hnn_tir_node *next = hnn_tir_sole_reader(s->tir, n);
-    if (next && next->kind == HNN_TIR_POLY && !next->u.poly.power) {
+    const hnn_tir_node *next = hnn_tir_folding_poly(s->tir, n);
+    if (next) {
         /* Fold the POLY's change of variable t = alpha y + beta into this map. */
         hnn_cheb_affine(&next->u.poly.cheb, &alpha, &beta);
         s->folded[n->id] = true;

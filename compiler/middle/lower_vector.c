@@ -611,8 +611,8 @@ lower_affine(vec_state *s, const hnn_tir_node *n)
 {
     const hnn_sparse *w = &n->u.affine.w;
     double alpha = 1, beta = 0;
-    const hnn_tir_node *next = hnn_tir_sole_reader(s->tir, n);
-    if (next && next->kind == HNN_TIR_POLY && !next->u.poly.power) {
+    const hnn_tir_node *next = hnn_tir_folding_poly(s->tir, n);
+    if (next) {
         hnn_cheb_affine(&next->u.poly.cheb, &alpha, &beta);
         s->folded[n->id] = true;
     }

@@ -104,8 +104,8 @@ hnn_plan_refresh_bound(const hnn_plan *plan, uint32_t tir_node)
 {
     const hnn_tir_node *t = plan->tir->nodes[tir_node];
     double lo = t->range.lo, hi = t->range.hi;
-    const hnn_tir_node *next = t->kind == HNN_TIR_AFFINE ? hnn_tir_sole_reader(plan->tir, t) : NULL;
-    if (next && next->kind == HNN_TIR_POLY && !next->u.poly.power) {
+    const hnn_tir_node *next = hnn_tir_folding_poly(plan->tir, t);
+    if (next) {
         double alpha, beta;
         hnn_cheb_affine(&next->u.poly.cheb, &alpha, &beta);
         lo = alpha * lo + beta;

@@ -1122,7 +1122,7 @@ assumed_bounds(const hnn_plan *plan)
             if (ta == u->tir || ta >= tir->n_nodes)
                 continue;
             const hnn_tir_node *x = tir->nodes[ta];
-            bool folded = x->kind == HNN_TIR_AFFINE && hnn_tir_sole_reader(tir, x) == p;
+            bool folded = hnn_tir_folding_poly(tir, x) == p;
             lo[a] = fmax(lo[a], folded ? -1.0 : p->u.poly.cheb.lo);
             hi[a] = fmin(hi[a], folded ? 1.0 : p->u.poly.cheb.hi);
         }

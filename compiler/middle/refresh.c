@@ -572,7 +572,7 @@ hnn_refresh_choose(const hnn_refresh_request *req, hnn_arena *arena, hnn_refresh
 
 /* The depth of a POLY node as lower.c runs it. */
 static uint32_t
-poly_depth(const hnn_tir_node *n, hnn_arena *arena)
+poly_depth(const hnn_tir *tir, const hnn_tir_node *n, hnn_arena *arena)
 {
     hnn_op src = n->u.poly.source;
     if (src == HNN_OP_SQUARE || src == HNN_OP_POLY) {
@@ -581,8 +581,7 @@ poly_depth(const hnn_tir_node *n, hnn_arena *arena)
         return hnn_approx_program_power(arena, coeffs, degree).depth;
     }
     /* The map onto [-1, 1] folds into an AFFINE this POLY alone reads. */
-    const hnn_tir_node *x = n->in[0];
-    bool folded = x->kind == HNN_TIR_AFFINE && x->uses == 1;
+    bool folded = hnn_tir_folding_poly(tir, n->in[0]) == n;
     return hnn_approx_program_build(arena, &n->u.poly.cheb).depth + (folded ? 0 : 1);
 }
 
@@ -602,7 +601,7 @@ hnn_refresh_nodes_from_tir(const hnn_tir *tir, hnn_hir_packing packing, hnn_aren
             r->depth = 1;
             break;
         case HNN_TIR_POLY:
-            r->depth = poly_depth(n, arena);
+            r->depth = poly_depth(tir, n, arena);
             break;
         case HNN_TIR_INPUT:
         case HNN_TIR_ADD:

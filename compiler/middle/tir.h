@@ -133,6 +133,11 @@ uint32_t hnn_tir_simplify(hnn_tir *tir, hnn_arena *arena);
 /* The node that alone reads n (n used once, and not the output), or NULL. */
 hnn_tir_node *hnn_tir_sole_reader(const hnn_tir *tir, const hnn_tir_node *n);
 
+/* The fitted POLY whose change of variable onto [-1, 1], t = alpha y + beta,
+ * both lowerings fold into the AFFINE n (the POLY alone reads n), or NULL.
+ * The planner's refresh masks and precision bounds follow the same rule. */
+const hnn_tir_node *hnn_tir_folding_poly(const hnn_tir *tir, const hnn_tir_node *n);
+
 /* softmax(x / T) into y (n values), the largest logit subtracted first so
  * that no exponential overflows. y MAY alias x. */
 void hnn_tir_softargmax(const double *x, uint32_t n, double temperature, double *y);

@@ -12,3 +12,12 @@ hnn_tir_sole_reader(const hnn_tir *tir, const hnn_tir_node *n)
                 return tir->nodes[i];
     return NULL;
 }
+
+const hnn_tir_node *
+hnn_tir_folding_poly(const hnn_tir *tir, const hnn_tir_node *n)
+{
+    if (n->kind != HNN_TIR_AFFINE)
+        return NULL;
+    const hnn_tir_node *next = hnn_tir_sole_reader(tir, n);
+    return next && next->kind == HNN_TIR_POLY && !next->u.poly.power ? next : NULL;
+}
