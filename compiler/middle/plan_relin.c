@@ -147,6 +147,18 @@ choose_linear(relin_state *s, hnn_arena *arena)
     return kept;
 }
 
+/* Emits the relinearisations, then the second rescales, of the pending
+ * combinations (their first rescales, in map); returns 0, the new count. */
+static uint32_t
+flush_pending(hnn_hir *h, const hnn_hir *old, uint32_t *map, const uint32_t *pending, uint32_t n_pending)
+{
+    for (uint32_t k = 0; k < n_pending; k++)
+        map[pending[k]] = hnn_hir_emit(h, HNN_HIR_RELIN, map[pending[k]], HNN_HIR_NONE, old->nodes[pending[k]].tir);
+    for (uint32_t k = 0; k < n_pending; k++)
+        map[pending[k]] = hnn_hir_emit(h, HNN_HIR_RESCALE, map[pending[k]], HNN_HIR_NONE, old->nodes[pending[k]].tir);
+    return 0;
+}
+
 uint32_t
 hnn_plan_lazy_relin(hnn_hir **hir, unsigned log_n, hnn_arena *arena)
 {
@@ -210,18 +222,12 @@ hnn_plan_lazy_relin(hnn_hir **hir, unsigned log_n, hnn_arena *arena)
      * nodes side by side, which the executor runs in parallel. */
     uint32_t *pending = hnn_arena_array(arena, n ? n : 1, sizeof *pending);
     uint32_t n_pending = 0;
+    uint32_t *args = hnn_arena_array(arena, hnn_hir_max_arity(old), sizeof *args);
     for (uint32_t i = 0; i < n; i++) {
         const hnn_hir_node *u = &old->nodes[i];
         const bool comb_rescale = !skip[i] && u->op == HNN_HIR_RESCALE && s.comb[u->a];
-        if (n_pending && !comb_rescale) {
-            for (uint32_t k = 0; k < n_pending; k++)
-                map[pending[k]] = hnn_hir_emit(h, HNN_HIR_RELIN, map[pending[k]], HNN_HIR_NONE,
-                                               old->nodes[pending[k]].tir);
-            for (uint32_t k = 0; k < n_pending; k++)
-                map[pending[k]] = hnn_hir_emit(h, HNN_HIR_RESCALE, map[pending[k]], HNN_HIR_NONE,
-                                               old->nodes[pending[k]].tir);
-            n_pending = 0;
-        }
+        if (!comb_rescale)
+            n_pending = flush_pending(h, old, map, pending, n_pending);
         if (skip[i])
             continue;
         if (mul_a[i] != HNN_HIR_NONE) {
@@ -232,7 +238,6 @@ hnn_plan_lazy_relin(hnn_hir **hir, unsigned log_n, hnn_arena *arena)
             continue;
         }
         if (s.comb[i]) {
-            uint32_t *args = hnn_arena_array(arena, u->n_args, sizeof *args);
             for (uint32_t k = 0; k < u->n_args; k++)
                 args[k] = map[old->nodes[old->nodes[u->args[k]].a].a]; /* RESCALE -> RELIN -> MUL_CT */
             map[i] = hnn_hir_copy_node(h, u, args);
@@ -246,10 +251,7 @@ hnn_plan_lazy_relin(hnn_hir **hir, unsigned log_n, hnn_arena *arena)
             pending[n_pending++] = i;
         }
     }
-    for (uint32_t k = 0; k < n_pending; k++) /* a run that ends the circuit */
-        map[pending[k]] = hnn_hir_emit(h, HNN_HIR_RELIN, map[pending[k]], HNN_HIR_NONE, old->nodes[pending[k]].tir);
-    for (uint32_t k = 0; k < n_pending; k++)
-        map[pending[k]] = hnn_hir_emit(h, HNN_HIR_RESCALE, map[pending[k]], HNN_HIR_NONE, old->nodes[pending[k]].tir);
+    flush_pending(h, old, map, pending, n_pending); /* a run that ends the circuit */
     hnn_hir_map_io(h, old, map);
     *hir = h;
     return matches;
