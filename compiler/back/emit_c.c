@@ -73,10 +73,7 @@ typedef struct emit {
     uint32_t *enc_of;    /* per ADD_PT/MUL_PT node */
     run *runs;
     uint32_t n_runs;
-    hnn_hir_linear_group *groups; /* LINEAR nodes run as one hnnrt_eval_linear call each */
-    uint32_t n_groups;
-    uint32_t *group_of;  /* per node: the group a LINEAR node starts, or NONE */
-    uint32_t max_lin_in, max_lin_rows;
+    hnn_hir_linear_groups lin; /* LINEAR nodes run as one hnnrt_eval_linear call each */
     uint32_t ops;        /* nodes but the inputs */
     uint32_t calls;      /* runtime calls: ops less the LINEAR nodes that are not first in their group,
                             plus one round trip per refresh point */
@@ -222,13 +219,8 @@ analyse(emit *e, char *err, size_t err_len)
     e->enc_head = hnn_arena_array(a, h->n_pts + 1, sizeof *e->enc_head);
     e->ct_node = hnn_arena_array(a, h->n_outputs + 1, sizeof *e->ct_node);
     e->output_ct = hnn_arena_array(a, h->n_outputs + 1, sizeof *e->output_ct);
-    e->group_of = hnn_arena_array(a, n + 1, sizeof *e->group_of);
-    e->groups = hnn_arena_array(a, n + 1, sizeof *e->groups);
 
     size_t n_w = 0;
-    uint32_t *mark = hnn_arena_array(a, n + 1, sizeof *mark);
-    for (uint32_t i = 0; i < n; i++)
-        mark[i] = e->group_of[i] = NONE;
     for (uint32_t i = 0; i < n; i++) {
         e->last[i] = NONE;
         e->ct_of[i] = NONE;
@@ -249,21 +241,9 @@ analyse(emit *e, char *err, size_t err_len)
             e->ops++;
     }
     e->calls = e->ops;
-    for (uint32_t i = 0; i < n;) {
-        if (h->nodes[i].op != HNN_HIR_LINEAR) {
-            i++;
-            continue;
-        }
-        hnn_hir_linear_group *g = &e->groups[e->n_groups];
-        hnn_hir_linear_group_build(h, i, a, mark, g);
-        e->group_of[i] = e->n_groups++;
-        if (g->n_in > e->max_lin_in)
-            e->max_lin_in = g->n_in;
-        if (g->end - g->first > e->max_lin_rows)
-            e->max_lin_rows = g->end - g->first;
-        e->calls -= g->end - g->first - 1;
-        i = g->end;
-    }
+    hnn_hir_linear_groups_build(h, a, &e->lin);
+    for (uint32_t k = 0; k < e->lin.n_groups; k++)
+        e->calls -= e->lin.groups[k].end - e->lin.groups[k].first - 1;
     /* Refresh points: as the executor, one round trip of the key holder's
      * per run of hnn_hir_refresh_point_end. */
     e->point_first = hnn_arena_array(a, n + 1, sizeof *e->point_first);
@@ -312,10 +292,10 @@ analyse(emit *e, char *err, size_t err_len)
             e->idx[i] = x->pt;
             continue;
         }
-        if (e->group_of[i] != NONE) {
+        if (e->lin.group_of[i] != NONE) {
             /* A group's results all take places before its operands free
              * theirs: hnnrt_eval_linear writes while it reads. */
-            const hnn_hir_linear_group *g = &e->groups[e->group_of[i]];
+            const hnn_hir_linear_group *g = &e->lin.groups[e->lin.group_of[i]];
             for (uint32_t r = g->first; r < g->end; r++) {
                 e->loc[r] = e->ct_of[r] != NONE ? LOC_OUT : LOC_REG;
                 e->idx[r] = e->ct_of[r] != NONE ? e->ct_of[r] : n_free ? free_regs[--n_free] : e->n_regs++;
@@ -1066,8 +1046,8 @@ write_linear_tables(sbuf *b, const emit *e)
                " * terms t = rows[r] .. rows[r + 1] - 1 multiply operand cols[t] by weights[w + t];\n"
                " * operands and results are values: kind << 30 | index, the kind 0 for a register,\n"
                " * 1 an output, 2 an input.\n */\n");
-    for (uint32_t k = 0; k < e->n_groups; k++) {
-        const hnn_hir_linear_group *g = &e->groups[k];
+    for (uint32_t k = 0; k < e->lin.n_groups; k++) {
+        const hnn_hir_linear_group *g = &e->lin.groups[k];
         const uint32_t rows = g->end - g->first;
         sb_printf(b, "static const size_t lin_rows%u[%u] = {", k, rows + 1);
         for (uint32_t r = 0; r <= rows; r++)
@@ -1084,9 +1064,9 @@ write_linear_tables(sbuf *b, const emit *e)
     }
     sb_printf(b, "\nstatic const struct {\n    uint32_t rows, n_in, w, level;\n    double scale;\n"
                  "    const size_t *row_start;\n    const uint32_t *cols, *in, *out;\n} linears[%u] = {\n",
-              e->n_groups);
-    for (uint32_t k = 0; k < e->n_groups; k++) {
-        const hnn_hir_linear_group *g = &e->groups[k];
+              e->lin.n_groups);
+    for (uint32_t k = 0; k < e->lin.n_groups; k++) {
+        const hnn_hir_linear_group *g = &e->lin.groups[k];
         const hnn_hir_node *f = &e->h->nodes[g->first];
         sb_printf(b, "    {%u, %u, %u, %u, %s, lin_rows%u, lin_cols%u, lin_in%u, lin_out%u},\n", g->end - g->first,
                   g->n_in, e->w_of[g->first], f->level, hex(x1, f->c_scale), k, k, k, k);
@@ -1152,7 +1132,7 @@ write_server_common(sbuf *b, const emit *e)
             sb_puts(b, "    0\n");
         sb_puts(b, "};\n\n");
     }
-    if (e->n_groups)
+    if (e->lin.n_groups)
         write_linear_tables(b, e);
     /* Plaintexts (batch packing multiplies by constants and has none). */
     if (e->n_encs) {
@@ -1168,10 +1148,10 @@ write_server_common(sbuf *b, const emit *e)
                  "    const double *w;         /* the weights */\n%s"
                  "    hnnrt_pt *pt[N_PTS];\n    hnnrt_ct *reg[N_REGS];\n    hnnrt_hoisted *hoist[N_HOISTS];\n",
               N, file ? "    double *w_loaded;        /* ... read from the weights file */\n" : "");
-    if (e->n_groups)
+    if (e->lin.n_groups)
         sb_printf(b, "    const hnnrt_ct *lin_in[%u];   /* the operands of a linear group */\n"
                      "    hnnrt_ct *lin_out[%u];        /* ... and its results */\n",
-                  e->max_lin_in, e->max_lin_rows);
+                  e->lin.max_in, e->lin.max_rows);
     if (table)
         sb_printf(b, "    hnnrt_ct *dst[N_REGS + %s_CIPHERTEXTS_OUT];       /* registers, then outputs */\n"
                      "    const hnnrt_ct *src[N_REGS + %s_CIPHERTEXTS_OUT + %s_CIPHERTEXTS_IN]; /* ..., then inputs */\n",
@@ -1197,7 +1177,7 @@ write_server_common(sbuf *b, const emit *e)
                  "    return failed(s, st, \"layer %%s, node %%%%%%u: %%s: %%s\", layer, node, hnnrt_status_name(st),\n"
                  "                  hnnrt_evaluator_last_error(s->ev));\n}\n\n",
               N);
-    if (e->n_groups)
+    if (e->lin.n_groups)
         write_linear_runner(b, e);
 
     if (e->n_refresh) {
@@ -1479,7 +1459,7 @@ write_node(sbuf *b, const emit *e, uint32_t i, bool *uses_w)
                       e->point_first[i], i + 1 - e->point_first[i], x->level, hex(x2, x->scale));
         break;
     case HNN_HIR_LINEAR: /* the group's first node; write_server_straight skips the others */
-        sb_printf(b, "run_linear(s, in, out, %u));\n", e->group_of[i]);
+        sb_printf(b, "run_linear(s, in, out, %u));\n", e->lin.group_of[i]);
         break;
     default: /* INPUT is not emitted; analyse() refused BOOTSTRAP */
         sb_puts(b, "HNNRT_ERR_ARG);\n");
@@ -1510,7 +1490,7 @@ write_server_straight(sbuf *b, const emit *e, hnn_arena *arena)
         bool uses_w = false, uses_in = false, uses_out = false, uses_r = false, uses_ev = false;
         for (uint32_t i = r->first; i < r->end; i++) {
             const hnn_hir_node *x = &e->h->nodes[i];
-            if (x->op == HNN_HIR_INPUT || (x->op == HNN_HIR_LINEAR && e->group_of[i] == NONE))
+            if (x->op == HNN_HIR_INPUT || (x->op == HNN_HIR_LINEAR && e->lin.group_of[i] == NONE))
                 continue;
             write_node(&body, e, i, &uses_w);
             if (x->op == HNN_HIR_LINEAR) { /* run_linear takes the values from in, out and s */
@@ -1612,7 +1592,7 @@ write_server_table(sbuf *b, const emit *e)
         free(head.p);
         for (uint32_t i = r->first; i < r->end; i++) {
             const hnn_hir_node *x = &e->h->nodes[i];
-            if (x->op == HNN_HIR_INPUT || (x->op == HNN_HIR_LINEAR && e->group_of[i] == NONE))
+            if (x->op == HNN_HIR_INPUT || (x->op == HNN_HIR_LINEAR && e->lin.group_of[i] == NONE))
                 continue; /* a group's later rows are in its first row's call */
             unsigned nops = x->op == HNN_HIR_LINEAR ? 0 : hnn_hir_op_operands(x->op);
             uint32_t a = nops >= 1 ? LOCNUM(x->a) : 0, bb = nops >= 2 ? LOCNUM(x->b) : 0;
@@ -1645,7 +1625,7 @@ write_server_table(sbuf *b, const emit *e)
                 break;
             case HNN_HIR_LINEAR:
                 op = T_LINEAR;
-                arg = e->group_of[i];
+                arg = e->lin.group_of[i];
                 break;
             default:
                 break;
@@ -1698,7 +1678,7 @@ write_server_table(sbuf *b, const emit *e)
     if (e->n_refresh)
         sb_puts(b, "    case OP_REFRESH_MASK:\n        return refresh_mask(s, (unsigned)o->imm, d, a, refresh_bounds[o->arg]);\n"
                    "    case OP_REFRESH_POINT:\n        return refresh_point(s, o->node, o->arg, (unsigned)o->imm, o->scale);\n");
-    if (e->n_groups)
+    if (e->lin.n_groups)
         sb_printf(b, "    case OP_LINEAR: /* in and out as the evaluation got them */\n"
                      "        return run_linear(s, s->src + N_REGS + %s_CIPHERTEXTS_OUT, s->dst + N_REGS, o->arg);\n",
                   U);

@@ -147,8 +147,7 @@ struct hnn_exec_server {
     const hnn_plan *plan;
     ct_pool pool;           /* spare ciphertexts, kept between evaluations */
     hnn_arena *arena;       /* the LINEAR groups' tables */
-    hnn_hir_linear_group *groups;
-    uint32_t *group_of;     /* per node: the group a LINEAR node starts, or HNN_HIR_NONE */
+    hnn_hir_linear_groups lin;
     const hnnrt_ct **lin_in; /* scratch for the largest group's operands and results */
     hnnrt_ct **lin_out;
     /* Runs of independent nodes computed side by side (parallel_op): per
@@ -390,40 +389,12 @@ hnn_exec_key_holder_refresh(void *user, hnnrt_ct *const *cts, size_t n, unsigned
 static bool
 prepare_groups(hnn_exec_server *s)
 {
-    const hnn_hir *h = s->plan->hir;
-    size_t nodes = h->n_nodes ? h->n_nodes : 1, n_groups = 0, max_in = 1, max_rows = 1;
-    s->group_of = malloc(nodes * sizeof *s->group_of);
-    uint32_t *mark = malloc(nodes * sizeof *mark);
-    s->arena = hnn_arena_new();
-    bool ok = s->group_of && mark && s->arena;
-    for (uint32_t i = 0; ok && i < h->n_nodes; i++) {
-        s->group_of[i] = mark[i] = HNN_HIR_NONE;
-        n_groups += h->nodes[i].op == HNN_HIR_LINEAR; /* at most one group each */
-    }
-    if (ok)
-        s->groups = hnn_arena_array(s->arena, n_groups ? n_groups : 1, sizeof *s->groups);
-    n_groups = 0;
-    for (uint32_t i = 0; ok && i < h->n_nodes;) {
-        if (h->nodes[i].op != HNN_HIR_LINEAR) {
-            i++;
-            continue;
-        }
-        hnn_hir_linear_group *g = &s->groups[n_groups];
-        hnn_hir_linear_group_build(h, i, s->arena, mark, g);
-        s->group_of[i] = (uint32_t)n_groups++;
-        if (g->n_in > max_in)
-            max_in = g->n_in;
-        if (g->end - g->first > max_rows)
-            max_rows = g->end - g->first;
-        i = g->end;
-    }
-    free(mark);
-    if (ok) {
-        s->lin_in = malloc(max_in * sizeof *s->lin_in);
-        s->lin_out = malloc(max_rows * sizeof *s->lin_out);
-        ok = s->lin_in && s->lin_out;
-    }
-    return ok;
+    if (!(s->arena = hnn_arena_new()))
+        return false;
+    hnn_hir_linear_groups_build(s->plan->hir, s->arena, &s->lin);
+    s->lin_in = malloc(s->lin.max_in * sizeof *s->lin_in);
+    s->lin_out = malloc(s->lin.max_rows * sizeof *s->lin_out);
+    return s->lin_in && s->lin_out;
 }
 
 /* Ops that touch no state of the server but an evaluator, so that
@@ -613,7 +584,6 @@ hnn_exec_server_free(hnn_exec_server *s)
     free(s->refresh_cts);
     free(s->masks);
     free(s->mask_bits);
-    free(s->group_of);
     free(s->lin_in);
     free(s->lin_out);
     hnn_arena_free(s->arena);
@@ -865,7 +835,7 @@ hnn_exec_server_eval(hnn_exec_server *s, hnnrt_ct *const *in, hnnrt_ct **out, hn
     for (uint32_t i = 0; i < h->n_nodes && st == HNNRT_OK; i++) {
         const hnn_hir_node *n = &h->nodes[i];
         if (n->op == HNN_HIR_LINEAR) {
-            const hnn_hir_linear_group *g = &s->groups[s->group_of[i]];
+            const hnn_hir_linear_group *g = &s->lin.groups[s->lin.group_of[i]];
             st = eval_group(s, g, val, pool, &live, err, err_len);
             if (live > peak)
                 peak = live;

@@ -483,3 +483,32 @@ hnn_hir_print(FILE *out, const hnn_hir *h)
     for (uint32_t k = 0; k < h->n_outputs; k++)
         fprintf(out, "output %u = %%%u\n", k, h->outputs[k]);
 }
+
+void
+hnn_hir_linear_groups_build(const hnn_hir *h, hnn_arena *arena, hnn_hir_linear_groups *out)
+{
+    const uint32_t n = h->n_nodes;
+    uint32_t *mark = hnn_arena_array(arena, n + 1, sizeof *mark), n_linear = 0;
+    out->group_of = hnn_arena_array(arena, n + 1, sizeof *out->group_of);
+    for (uint32_t i = 0; i < n; i++) {
+        mark[i] = out->group_of[i] = HNN_HIR_NONE;
+        n_linear += h->nodes[i].op == HNN_HIR_LINEAR; /* at most one group each */
+    }
+    out->groups = hnn_arena_array(arena, n_linear + 1, sizeof *out->groups);
+    out->n_groups = 0;
+    out->max_in = out->max_rows = 1;
+    for (uint32_t i = 0; i < n;) {
+        if (h->nodes[i].op != HNN_HIR_LINEAR) {
+            i++;
+            continue;
+        }
+        hnn_hir_linear_group *g = &out->groups[out->n_groups];
+        hnn_hir_linear_group_build(h, i, arena, mark, g);
+        out->group_of[i] = out->n_groups++;
+        if (g->n_in > out->max_in)
+            out->max_in = g->n_in;
+        if (g->end - g->first > out->max_rows)
+            out->max_rows = g->end - g->first;
+        i = g->end;
+    }
+}

@@ -225,6 +225,16 @@ typedef struct hnn_hir_linear_group {
 void hnn_hir_linear_group_build(const hnn_hir *h, uint32_t first, hnn_arena *arena, uint32_t *mark,
                                 hnn_hir_linear_group *g);
 
+/* Every group of h, in node order, its arrays in arena. */
+typedef struct hnn_hir_linear_groups {
+    hnn_hir_linear_group *groups;
+    uint32_t n_groups;
+    uint32_t *group_of;        /* per node: the group a LINEAR node starts, or HNN_HIR_NONE */
+    uint32_t max_in, max_rows; /* the most operands and rows of a group (at least 1) */
+} hnn_hir_linear_groups;
+
+void hnn_hir_linear_groups_build(const hnn_hir *h, hnn_arena *arena, hnn_hir_linear_groups *out);
+
 bool hnn_hir_verify(const hnn_hir *h, const uint64_t *primes, char *why, size_t why_len);
 /* One line per node: "%12 = rescale %11            L3  2^40.0000" */
 void hnn_hir_print(FILE *out, const hnn_hir *h);
